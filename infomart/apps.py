@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InfomartConfig(AppConfig):
+    name = "infomart"
+    verbose_name = "Info Mart"

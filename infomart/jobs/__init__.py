@@ -1,0 +1,1 @@
+"""The bodies of the six Genesys jobs: `run(ctx: JobContext) -> None` each."""

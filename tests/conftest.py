@@ -97,14 +97,21 @@ class WorkerProcess:
                 self.proc.wait(5)
 
 
-@pytest.fixture(scope="session")
-def worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[WorkerProcess]:
+@pytest.fixture(scope="module")
+def worker_env() -> dict[str, str]:
+    """Extra environment for this module's worker (override to swap job bodies)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup: Any, django_db_blocker: Any, worker_env: dict[str, str]) -> Iterator[WorkerProcess]:
+    """A real worker for the module's tests (module scope, so a module can give it its own bodies)."""
     from django.db import connection
 
     _require_redis()
     with django_db_blocker.unblock():
         db_name = connection.settings_dict["NAME"]
-    w = WorkerProcess(db_name)
+    w = WorkerProcess(db_name, worker_env)
     yield w
     w.stop()
 

@@ -147,6 +147,8 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
     SECURE_SSL_REDIRECT = env.bool("GIM_SSL_REDIRECT", default=False)
     SECURE_HSTS_SECONDS = env.int("GIM_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("GIM_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("GIM_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Celery -------------------------------------------------------------------

@@ -41,13 +41,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def execute(run_id: int) -> Status | None:
+def execute(run_id: int, worker: str | None = None) -> Status | None:
     """Execute the run if this worker can claim it; returns its final status (None: not claimed)."""
     close_old_connections()
+    worker = worker or worker_name()
     attempt = uuid.uuid4()
     now = clock.now()
     claimed = JobRun.objects.filter(pk=run_id, status=Status.RUNNING, attempt__isnull=True).update(
-        attempt=attempt, worker=worker_name(), heartbeat_at=now)
+        attempt=attempt, worker=worker, heartbeat_at=now)
     if not claimed:
         log.info("run %s is not waiting for a worker (ended, or claimed by another); message ignored", run_id)
         return None
@@ -55,7 +56,7 @@ def execute(run_id: int) -> Status | None:
     values = current_values()
     ctx = JobContext(run_id=run_id, job=Job(run.job), params=run.params, values=values, started_at=run.started_at
                      or now)
-    ctx.log(f"{run.job} started on {worker_name()} (requested by {run.requested_by}"
+    ctx.log(f"{run.job} started on {worker} (requested by {run.requested_by}"
             + (f", parameters: {run.params}" if run.params else "") + ")")
     errors = configuration_errors(values)
     if run.stop_requested_at is not None:

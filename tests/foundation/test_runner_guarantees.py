@@ -135,3 +135,4 @@ def test_a_stopped_run_never_turns_complete(worker):
         time.sleep(0.1)
     assert not services.finish_run(run.pk, run.attempt, Status.COMPLETE)
     assert JobRun.objects.get(pk=run.pk).status == Status.STOPPED
+

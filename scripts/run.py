@@ -37,7 +37,7 @@ def commands(port: str, live_feed: bool) -> dict[str, list[str]]:
 
 def main() -> int:
     port = os.environ.get("PORT", "8000")
-    live = os.environ.get("GIM_LIVE_FEED", "1") == "1" and (ROOT / "infomart" / "management").exists()
+    live = os.environ.get("GIM_LIVE_FEED", "1") == "1" and (ROOT / "infomart" / "management" / "commands" / "idb_generate.py").exists()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 

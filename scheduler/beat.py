@@ -95,9 +95,10 @@ class GimScheduler(Scheduler):
                       else engine.bootstrap_memory(opts, jobs, now))
             state = SchedulerState(jobs=jobs, memory=memory)
             decisions = engine.decide(opts, now, state, errors)
-            for decision in decisions:
-                self.carry_out(decision, now)
-            row.data = engine.advance(memory, decisions, now).to_dict()
+            # A START the database refused did not happen: leaving it out of the
+            # memory makes the next tick decide it again instead of forgetting it.
+            done = [d for d in decisions if self.carry_out(d, now)]
+            row.data = engine.advance(memory, done, now).to_dict()
             row.updated_at = now
             row.save()
             wake = engine.next_wakeup(opts, now, state)
@@ -119,17 +120,20 @@ class GimScheduler(Scheduler):
             log.exception("could not release the scheduler lease")
         super().close()
 
-    def carry_out(self, decision: Decision, now: datetime) -> None:
+    def carry_out(self, decision: Decision, now: datetime) -> bool:
+        """Apply one decision through the job-control service; False if it could not take effect."""
         if decision.action is Action.START:
             out = services.start_for_scheduler(decision.job, now=now, reason=decision.reason,
                                                parent_id=decision.cycle_parent_id)
             if out.ok:
-                return
-            decision = Decision(Action.REFUSE, decision.job, 1, out.message)
-        elif decision.action is Action.STOP and decision.run_id is not None:
+                return True
+            record_decision(Decision(Action.REFUSE, decision.job, 1, out.message), now)
+            return False
+        if decision.action is Action.STOP and decision.run_id is not None:
             services.stop_run(decision.run_id, by=services.SCHEDULER, now=now,
                               reason=f"stopped by the scheduler: {decision.reason}")
         record_decision(decision, now)
+        return True
 
 
 def record_decision(decision: Decision, now: datetime) -> SchedulerDecision:

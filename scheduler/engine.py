@@ -43,6 +43,15 @@ scheduler.windows / formats.local_to_utc, which carry the DST rules.
 Memory (scheduler.state.SchedulerMemory) holds what the job runs cannot tell:
 the last tick (cron coalescing), the current ETL cycle, the handled
 maintenance day. Only `advance` changes it.
+
+Adapter contract (live beat, simulator):
+- build SchedulerState(jobs=JobsState(running, scheduled, last_finished), memory);
+- START: create a RUNNING run with by="scheduler" and started_at = the `now`
+  given to decide (the cycle's extraction is recognised by that), parent =
+  cycle_parent_id; STOP: ask run_id to stop; record every non-START decision
+  (reasons stay the same while their cause lasts, so repeats can be folded);
+- persist advance(memory, decisions, now) with the effects, in one transaction;
+- call again by next_wakeup(opts, now, state), and whenever a run ends.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -126,7 +135,7 @@ def _tz(opts: ScheduleOptions) -> ZoneInfo:
 
 
 def _local_day(opts: ScheduleOptions, instant: datetime) -> date:
-    # Rule 10 of STYLE: the option zone only to read the wall clock.
+    # The option zone is used only to read the wall clock (STYLE habit 10).
     return instant.astimezone(ZoneInfo(opts.timezone)).date()
 
 
@@ -246,6 +255,21 @@ def _agg_window_at(opts: ScheduleOptions, now: datetime,
     return None
 
 
+def _utc(t: datetime) -> datetime:
+    """Aware UTC. Python adds and compares two datetimes of the same zone by wall
+    clock, which is wrong across DST: the engine works on UTC only (rule 13)."""
+    if t.tzinfo is None:
+        raise ValueError(f"the scheduling engine needs aware datetimes, got {t!r}")
+    return t if t.tzinfo is UTC else t.astimezone(UTC)
+
+
+def _utc_memory(memory: SchedulerMemory) -> SchedulerMemory:
+    last, cycle = memory.last_tick, memory.cycle_started_at
+    if (last is None or last.tzinfo is UTC) and (cycle is None or cycle.tzinfo is UTC):
+        return memory
+    return replace(memory, last_tick=_utc(last) if last else None, cycle_started_at=_utc(cycle) if cycle else None)
+
+
 # --- reason text ------------------------------------------------------------------
 
 
@@ -301,18 +325,20 @@ def decide(opts: ScheduleOptions, now: datetime, state: SchedulerState,
 
     Decisions come in causal order: stops, skips, waits, refusals, then starts.
     """
-    if now.tzinfo is None:
-        raise ValueError("decide() needs an aware datetime")
-    ctx = _Ctx(opts, now, state.jobs, state.memory, tuple(config_errors), _local_day(opts, now))
+    now = _utc(now)
+    ctx = _Ctx(opts, now, state.jobs, _utc_memory(state.memory), tuple(config_errors), _local_day(opts, now))
     decisions: list[Decision] = []
 
+    # Starts that the gates (rules 11, 12) will turn into waits or refusals hold
+    # nothing back: only a start that happens makes other jobs wait or skip.
+    launching = opts.run_scheduler and not ctx.config_errors
     cycle_busy, cycle = _cycle_continuation(ctx)
     decisions += cycle
     etl = [] if cycle_busy else _etl_start(ctx)
-    etl_starting = any(d.action is Action.START and d.job is Job.EXTRACT for d in etl)
+    etl_starting = launching and any(d.action is Action.START and d.job is Job.EXTRACT for d in etl)
     maint = _maintenance(ctx, etl_busy=cycle_busy or etl_starting)
     maint_pending = any(d.action in (Action.WAIT, Action.START) for d in maint)
-    maint_starting = any(d.action is Action.START for d in maint)
+    maint_starting = launching and any(d.action is Action.START for d in maint)
     decisions += maint + etl
     decisions += _aggregation(ctx, maint_pending)
     decisions += _update_stats(ctx, maint_starting)
@@ -466,8 +492,10 @@ def _maintenance(ctx: _Ctx, *, etl_busy: bool) -> list[Decision]:
 
 def _maintenance_skip_reason(ctx: _Ctx, day: date, at: datetime, deadline: datetime) -> str:
     opts = ctx.opts
+    other_day = _local_day(opts, deadline) != _local_day(opts, at)
+    until = _dhm(opts, deadline) if other_day else _hm(opts, deadline)
     head = (f"maintenance of {day} skipped: it could not start between {_hm(opts, at)} and "
-            f"{_hm(opts, deadline)}, when the next ETL window opened")
+            f"{until}, when the next ETL window opened")
     last = ctx.memory.last_tick
     if last is not None and last < at:
         return f"{head} (the scheduler was not running from {_dhm(opts, last)} until {_dhm(opts, ctx.now)})"
@@ -539,8 +567,7 @@ def _duration(td: timedelta) -> str:
 # Rules 7, 9, 10 ----------------------------------------------------------------------------
 
 
-def _tick(ctx: _Ctx, job: Job, rule: int, option: str, cron: CronSpec,
-          enabled: bool) -> tuple[datetime, str] | None:
+def _tick(ctx: _Ctx, option: str, cron: CronSpec, enabled: bool) -> tuple[datetime, str] | None:
     """The coalesced due fire time of a cron job, with its description; None if none.
 
     Fire times in (last tick, now] are due; several (ticks missed while the
@@ -562,8 +589,7 @@ def _tick(ctx: _Ctx, job: Job, rule: int, option: str, cron: CronSpec,
 
 def _update_stats(ctx: _Ctx, maint_starting: bool) -> list[Decision]:
     opts = ctx.opts
-    tick = _tick(ctx, Job.UPDATE_STATS, 9, "update-stats-schedule", opts.update_stats_schedule,
-                 opts.run_update_stats)
+    tick = _tick(ctx, "update-stats-schedule", opts.update_stats_schedule, opts.run_update_stats)
     if tick is None:
         return []
     fire, text = tick
@@ -583,7 +609,7 @@ def _update_stats(ctx: _Ctx, maint_starting: bool) -> list[Decision]:
 
 def _export(ctx: _Ctx, maint_pending: bool, maint_starting: bool) -> list[Decision]:
     opts = ctx.opts
-    tick = _tick(ctx, Job.EXPORT, 10, "export-schedule", opts.export_schedule, opts.run_export)
+    tick = _tick(ctx, "export-schedule", opts.export_schedule, opts.run_export)
     if tick is None:
         return []
     fire, text = tick
@@ -612,20 +638,18 @@ def _gate(ctx: _Ctx, decisions: Iterable[Decision]) -> list[Decision]:
     """Turn launches into refusals (rule 12) or holds (rule 11); keep bookkeeping skips.
 
     Stops are dropped in both cases: running jobs go on (rule 11), and a
-    configuration error stops launches, not jobs (rule 12).
+    configuration error stops launches, not jobs (rule 12). Reasons stay the
+    same from tick to tick while the cause lasts (cron ticks are named by their
+    schedule, the instant is in fire_time), so a recorder can fold repeats into one.
     """
     decisions = list(decisions)
     if ctx.config_errors:
-        errors = "; ".join(ctx.config_errors)
-        out = []
-        for d in decisions:
-            if d.action is Action.SKIP:
-                out.append(d)
-            elif d.action in (Action.START, Action.WAIT):
-                out.append(replace(d, action=Action.REFUSE, rule=12, reason=(
-                    f"not started: the configuration check found {len(ctx.config_errors)} "
-                    f"error{'s' if len(ctx.config_errors) > 1 else ''} ({errors}); due: {d.reason}")))
-        return out
+        n = len(ctx.config_errors)
+        why = (f"not started: the configuration check found {n} error{'s' if n > 1 else ''} "
+               f"({'; '.join(ctx.config_errors)})")
+        return [d if d.action is Action.SKIP else
+                replace(d, action=Action.REFUSE, rule=12, reason=f"{why}; due: {_due_text(ctx, d)}")
+                for d in decisions if d.action in (Action.SKIP, Action.START, Action.WAIT)]
     if not ctx.opts.run_scheduler:
         out = []
         for d in decisions:
@@ -633,12 +657,20 @@ def _gate(ctx: _Ctx, decisions: Iterable[Decision]) -> list[Decision]:
                 out.append(d)
             elif d.action is Action.START and d.fire_time is not None:
                 out.append(replace(d, action=Action.SKIP, rule=11,
-                                   reason=f"{d.reason} skipped: run-scheduler is false"))
+                                   reason=f"{_due_text(ctx, d)} skipped: run-scheduler is false"))
             elif d.action in (Action.START, Action.WAIT):
-                out.append(replace(d, action=Action.WAIT, rule=11,
-                                   reason=f"run-scheduler is false, so the scheduler launches no job; due: {d.reason}"))
+                out.append(replace(d, action=Action.WAIT, rule=11, reason=(
+                    f"run-scheduler is false, so the scheduler launches no job; due: {_due_text(ctx, d)}")))
         return out
     return decisions
+
+
+def _due_text(ctx: _Ctx, d: Decision) -> str:
+    if d.fire_time is None:
+        return d.reason
+    if d.job is Job.UPDATE_STATS:
+        return f"update-stats-schedule '{ctx.opts.update_stats_schedule.text}' fire times"
+    return f"export-schedule '{ctx.opts.export_schedule.text}' fire times"
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -650,6 +682,8 @@ def advance(memory: SchedulerMemory, decisions: Iterable[Decision], now: datetim
     Call it once per decide() with that call's decisions and `now`, and persist
     the result together with the effects of the decisions.
     """
+    now = _utc(now)
+    memory = _utc_memory(memory)
     cycle_started_at, stage, extract_id = memory.cycle_started_at, memory.cycle_stage, memory.cycle_extract_id
     day = memory.maintenance_day
     fires = dict(memory.last_fire)
@@ -684,14 +718,16 @@ def bootstrap_memory(opts: ScheduleOptions, jobs: JobsState, now: datetime) -> S
     maintain-start-time settles that day, and cron ticks before `now` are treated
     as consumed.
     """
-    cycle_started_at, stage = None, CycleStage.IDLE
+    now = _utc(now)
+    cycle_started_at: datetime | None = None
+    stage = CycleStage.IDLE
     ext = jobs.running.get(Job.EXTRACT)
     if ext is not None and ext.by == SCHEDULER and ext.started_at is not None:
-        cycle_started_at, stage = ext.started_at, CycleStage.EXTRACT
+        cycle_started_at, stage = _utc(ext.started_at), CycleStage.EXTRACT
     else:
         last = jobs.last_finished.get(Job.EXTRACT)
         if last is not None and last.by == SCHEDULER and last.started_at is not None:
-            cycle_started_at = last.started_at
+            cycle_started_at = _utc(last.started_at)
         tr = jobs.running.get(Job.TRANSFORM)
         if tr is not None and tr.by == SCHEDULER:
             stage = CycleStage.TRANSFORM
@@ -715,6 +751,7 @@ def next_wakeup(opts: ScheduleOptions, now: datetime, state: SchedulerState) -> 
     included (the adapter also wakes on them or caps its sleep). Never later
     than a day ahead; always later than `now`.
     """
+    now = _utc(now)
     candidates: list[datetime] = [now + _DAY]
     for enabled, cron in ((opts.run_update_stats, opts.update_stats_schedule),
                           (opts.run_export, opts.export_schedule)):
@@ -723,7 +760,7 @@ def next_wakeup(opts: ScheduleOptions, now: datetime, state: SchedulerState) -> 
     today = _local_day(opts, now)
     candidates.append(_next_etl_open(opts, now))
     window = _etl_window_at(opts, now, today)
-    prev = state.memory.cycle_started_at
+    prev = _utc_memory(state.memory).cycle_started_at
     if window is not None and prev is not None and prev >= window[0]:
         due = prev + timedelta(minutes=opts.etl_frequency)
         if now < due <= window[1]:

@@ -22,9 +22,9 @@ import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from gimmanager.catalog import Job, Status
 from gimmanager.options import ScheduleOptions
@@ -33,8 +33,7 @@ from scheduler.engine import Action, Decision, advance, decide, next_wakeup
 from scheduler.manual import Verdict
 from scheduler.state import JobsState, RunInfo, SchedulerMemory, SchedulerState
 
-EventKind = Literal["started", "completed", "failed", "stopped", "scheduled", "cancelled", "refused",
-                    "skipped", "waiting"]
+# The `event` values of the timeline ("waiting" too when include_waits is set).
 EVENT_KINDS: tuple[str, ...] = ("started", "completed", "failed", "stopped", "scheduled", "cancelled",
                                 "refused", "skipped")
 
@@ -143,11 +142,12 @@ class Simulation:
 
     def __post_init__(self) -> None:
         self._durations = {**DEFAULT_DURATIONS, **(self.durations or {})}
-        self._fails = sorted(((t, job) for job, t in self.fails), key=lambda x: x[0])
+        # All instants in UTC: aware arithmetic within one zone is wall-clock arithmetic.
+        self._fails = sorted(((_utc(t), job) for job, t in self.fails), key=lambda x: x[0])
         self._fail_used = [False] * len(self._fails)
         self._manual = sorted((_manual_action(m) for m in self.manual), key=lambda a: a.at)
-        self._changes = sorted(self.changes, key=lambda c: c.at)
-        self._outages = sorted(self.outages)
+        self._changes = sorted((replace(c, at=_utc(c.at)) for c in self.changes), key=lambda c: c.at)
+        self._outages = sorted((_utc(a), _utc(b)) for a, b in self.outages)
         self._errors = tuple(self.config_errors)
         self.memory = self.memory or SchedulerMemory()
         self._running: dict[Job, int] = {}
@@ -157,7 +157,7 @@ class Simulation:
         self._ends: list[tuple[datetime, int, int]] = []
         self._ids = itertools.count(1)
         self._seq = itertools.count()
-        self._notes: set[tuple[Action, Job, str]] = set()
+        self._notes: dict[Job, tuple[Action, str]] = {}
         self.events: list[Event] = []
         self._jobs_cache: JobsState | None = None
         self._wake: tuple[tuple[Any, ...], datetime] | None = None
@@ -165,8 +165,7 @@ class Simulation:
     # --- main loop -------------------------------------------------------------
 
     def run(self, start: datetime, end: datetime) -> list[Event]:
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("simulate() needs aware datetimes")
+        start, end = _utc(start), _utc(end)
         mi = ci = 0
         t = start
         while t < end:
@@ -236,6 +235,8 @@ class Simulation:
         return SchedulerState(jobs=self._jobs(), memory=self.memory)
 
     def _emit(self, t: datetime, job: Job, kind: str, by: str, reason: str | None = None) -> None:
+        if kind not in ("refused", "waiting"):
+            self._notes.pop(job, None)  # something happened: the next refusal or wait is news
         self.events.append(Event(t.astimezone(self.opts.tz), job, kind, by, reason))
 
     # --- runs ---------------------------------------------------------------------
@@ -320,7 +321,6 @@ class Simulation:
 
     def _apply(self, decisions: list[Decision], t: datetime) -> bool:
         changed = False
-        notes: set[tuple[Action, Job, str]] = set()
         for d in decisions:
             if d.action is Action.START:
                 self._start(d.job, t, "scheduler", parent_id=d.cycle_parent_id, reason=d.reason)
@@ -334,14 +334,14 @@ class Simulation:
             elif d.action is Action.SKIP:
                 self._emit(t, d.job, "skipped", "scheduler", d.reason)
                 changed = True  # memory moved (a cycle ended, a day was settled): decide again
-            else:
-                # WAIT and REFUSE repeat every tick while their cause lasts: report them when they appear.
-                key = (d.action, d.job, d.reason)
-                notes.add(key)
-                if key not in self._notes and (d.action is Action.REFUSE or self.include_waits):
+            elif d.action is Action.REFUSE or self.include_waits:
+                # WAIT and REFUSE repeat at every tick while their cause lasts: report
+                # one when it differs from the last one reported for the job.
+                key = (d.action, d.reason)
+                if self._notes.get(d.job) != key:
+                    self._notes[d.job] = key
                     self._emit(t, d.job, "refused" if d.action is Action.REFUSE else "waiting", "scheduler",
                                d.reason)
-        self._notes = notes
         return changed
 
     # --- the Manager -------------------------------------------------------------------
@@ -395,9 +395,15 @@ def _with_warnings(md: manual_rules.ManualDecision) -> str:
 
 def _manual_action(m: ManualInput) -> ManualAction:
     if isinstance(m, ManualAction):
-        return m
+        return replace(m, at=_utc(m.at))
     at, action, job, *rest = m
-    return ManualAction(at, action, Job(job), rest[0] if rest and rest[0] else "")
+    return ManualAction(_utc(at), action, Job(job), rest[0] if rest and rest[0] else "")
+
+
+def _utc(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"the simulator needs aware datetimes, got {t!r}")
+    return t.astimezone(UTC)
 
 
 # --- rendering -----------------------------------------------------------------------------

@@ -72,18 +72,27 @@ def cron_fire_times(cron: CronSpec, opts: ScheduleOptions, start: datetime, end:
 def aggregation_windows(opts: ScheduleOptions, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """Merged aggregation windows [open, close) that overlap [start, end].
 
-    Each fire time of aggregate-schedule opens a window of aggregate-duration
-    (elapsed time); overlapping or touching windows merge into one.
+    Each fire time of aggregate-schedule opens a window that lasts
+    aggregate-duration on the wall clock: the seed's sample (04:00 for 23:00)
+    leaves the 03:00-04:00 gap for maintenance every local day, DST days
+    included, where elapsed time would close the gap on a 23-hour day.
+    Overlapping or touching windows merge into one.
     """
     dur = opts.aggregate_duration
     if dur <= timedelta(0):
         return []
-    raw = sorted(
-        (t, t + dur)
-        for t in cron_fire_times(opts.aggregate_schedule, opts, start - dur - timedelta(days=1), end)
-    )
+    tz = opts.tz
+    raw: set[tuple[datetime, datetime]] = set()
+    day = local_date(opts, start) - timedelta(days=2)
+    last_day = local_date(opts, end)
+    while day <= last_day:
+        for tod in opts.aggregate_schedule.times_of_day():
+            opens = local_to_utc(day, tod, tz)
+            wall_end = datetime.combine(day, tod) + dur
+            raw.add((opens, local_to_utc(wall_end.date(), wall_end.time(), tz)))
+        day += timedelta(days=1)
     merged: list[tuple[datetime, datetime]] = []
-    for lo, hi in raw:
+    for lo, hi in sorted(raw):
         if merged and lo <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
         else:

@@ -44,13 +44,13 @@ def _require_redis() -> None:
             "start it (redis-server --daemonize yes --port 6379) or set CELERY_BROKER_URL.", returncode=3)
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: Any) -> Any:  # noqa: PT004 - wraps pytest-django's fixture
-    return django_db_setup
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _require_postgres()
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any test runs: if a selected test needs the database, PostgreSQL must answer
+    (a missing server is named once, instead of every test failing obscurely)."""
+    db_fixtures = {"db", "transactional_db", "django_db_setup", "live_server", "personas"}
+    if any(item.get_closest_marker("django_db") or db_fixtures & set(getattr(item, "fixturenames", ()))
+           for item in session.items):
+        _require_postgres()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -17,8 +17,8 @@ from functools import lru_cache
 from croniter import croniter
 from croniter.croniter import CroniterError
 
-_HHMM = re.compile(r"^(\d{2}):(\d{2})$")
-_DURATION = re.compile(r"^(\d{1,2}):(\d{2})$")
+_HHMM = re.compile(r"^(\d{2}):(\d{2})$", re.ASCII)  # ASCII: \d would accept other scripts' digits
+_DURATION = re.compile(r"^(\d{1,2}):(\d{2})$", re.ASCII)
 _CRON_FIELD = re.compile(r"^[0-9*,/\-]+$")
 
 
@@ -52,7 +52,7 @@ def parse_duration(value: str) -> timedelta:
 
 def parse_positive_int(value: str, *, minimum: int = 1, maximum: int | None = None) -> int:
     v = value.strip()
-    if not re.fullmatch(r"\d+", v):
+    if not re.fullmatch(r"[0-9]+", v):
         raise ValueError(_int_range_text(minimum, maximum))
     n = int(v)
     if n < minimum or (maximum is not None and n > maximum):
@@ -142,7 +142,7 @@ def parse_cron(value: str) -> CronSpec:
     if len(fields) != 2 or not all(_CRON_FIELD.match(f) for f in fields):
         raise ValueError(_CRON_HELP)
     # croniter wraps reversed ranges (5-1) around the field; Genesys does not.
-    for a, b in re.findall(r"(\d+)-(\d+)", value):
+    for a, b in re.findall(r"([0-9]+)-([0-9]+)", value):
         if int(a) > int(b):
             raise ValueError(_CRON_HELP + f"; the range {a}-{b} runs backwards")
     try:

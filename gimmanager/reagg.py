@@ -46,7 +46,7 @@ class Reaggregation:
         return f"{FLAG} {self.agg_set}:{self.start.isoformat()}:{self.end.isoformat()}"
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def is_reaggregation(params: str) -> bool:

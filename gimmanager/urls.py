@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),  # login, logout (POST), password change
+    path("api/", include("console.api_urls")),
     path("", include("console.urls")),
 ]

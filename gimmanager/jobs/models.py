@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from gimmanager.catalog import Job, Status
 
@@ -76,6 +76,12 @@ class JobRun(models.Model):
             models.Index(fields=["job", "-requested_at", "-id"], name="jobrun_job_recent"),
             models.Index(fields=["status", "-requested_at", "-id"], name="jobrun_status_recent"),
             models.Index(fields=["-started_at", "-id"], name="jobrun_started"),
+            # The console's Duration sort of finished runs, and its audit log of stops and manual runs.
+            models.Index(F("ended_at") - F("started_at"), F("id"), name="jobrun_duration",
+                         condition=Q(started_at__isnull=False, ended_at__isnull=False)),
+            models.Index(fields=["-stop_requested_at", "-id"], name="jobrun_stops",
+                         condition=Q(stop_requested_at__isnull=False)),
+            models.Index(fields=["-requested_at", "-id"], name="jobrun_manual_recent", condition=Q(by="manual")),
         ]
 
     def __str__(self) -> str:

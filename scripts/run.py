@@ -61,7 +61,9 @@ def main() -> int:
         time.sleep(0.5)
     for name, p in procs.items():
         if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
+            # The main process only: a Celery worker or gunicorn master stops its own
+            # children (a worker whose pool processes were killed under it hangs).
+            p.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 20
     for name, p in procs.items():
         try:

@@ -99,7 +99,7 @@ def runs(request: Request) -> Response:
     if not form.is_valid():
         raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
     limit = request.query_params.get("limit", "")
-    size = int(limit) if limit.isdigit() else hist.PAGE_SIZE
+    size = int(limit) if limit.isascii() and limit.isdigit() else hist.PAGE_SIZE
     page = hist.history(hist.filters_from(form.cleaned_data), request.query_params.get("sort", hist.DEFAULT_SORT),
                         local_zone(), after=request.query_params.get("after", ""),
                         before=request.query_params.get("before", ""), size=size)
@@ -119,7 +119,7 @@ def runs(request: Request) -> Response:
 def run_detail(request: Request, pk: int) -> Response:
     run = get_object_or_404(JobRun, pk=pk)
     n = request.query_params.get("log", "200")
-    lines = min(int(n), 5000) if n.isdigit() else 200
+    lines = min(int(n), 5000) if n.isascii() and n.isdigit() else 200
     return Response(RunDetailSerializer(run, context={"log_lines": lines}).data)
 
 

@@ -68,7 +68,7 @@ def text_query(text: str) -> Q:
     q = (Q(job__icontains=t) | Q(requested_by__icontains=t) | Q(params__icontains=t)
          | Q(note__icontains=t) | Q(end_reason__icontains=t))
     number = t.removeprefix("#")
-    if number.isdigit() and len(number) < 18:
+    if number.isascii() and number.isdigit() and len(number) < 18:
         q |= Q(pk=int(number))
     return q
 

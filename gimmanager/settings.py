@@ -202,7 +202,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "GIM Manager API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False}
+SPECTACULAR_SETTINGS = {"TITLE": "GIM Manager API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False,
+                        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]}  # schema: signed-in only
 
 LOGGING = {
     "version": 1,

@@ -75,7 +75,7 @@ def run_live(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run(pk)
     now = clock.now()
     after = request.GET.get("after", "0")
-    after_id = int(after) if after.isdigit() else 0
+    after_id = int(after) if after.isascii() and after.isdigit() else 0
     lines = list(JobLogEntry.objects.filter(run=run, id__gt=after_id).order_by("id")[:LIVE_BATCH])
     ctx = {"tz": local_zone(), "now": now, "lines": lines, "poll": POLL_SECONDS,
            "last_log_id": lines[-1].pk if lines else after_id, "live": True, "request": request,

@@ -43,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     target = request.htmx.target if request.htmx else None
     ctx = base_context(
         request, tz=tz, now=now, form=form, filters=filters, page=page, sort=page.sort,
-        selected=int(selected) if selected.isdigit() else None, active=active,
+        selected=int(selected) if selected.isascii() and selected.isdigit() else None, active=active,
         poll=POLL_ACTIVE if active else POLL_IDLE, columns=hist.SORT_COLUMNS,
         total=None if (filters.active or request.htmx) else hist.estimated_total(),
         stoppable={Status.RUNNING.value, Status.SCHEDULED.value},

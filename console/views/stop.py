@@ -45,7 +45,7 @@ def _confirm_context(request: HttpRequest, run: JobRun | None) -> dict[str, Any]
 def stop_selected(request: HttpRequest) -> HttpResponse:
     """The toolbar's Stop Job: confirmation for the run selected in the history."""
     selected = request.GET.get("selected", "")
-    run = JobRun.objects.filter(pk=int(selected)).first() if selected.isdigit() else None
+    run = JobRun.objects.filter(pk=int(selected)).first() if selected.isascii() and selected.isdigit() else None
     return render_page(request, TEMPLATE, _confirm_context(request, run), partial="dialog")
 
 

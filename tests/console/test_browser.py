@@ -1,12 +1,14 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright) against a
 live server, with a real Celery worker executing the jobs.
 
-Saves screenshots of the main pages into docs/screenshots/.
+Saves screenshots of the main pages as test artifacts into test-artifacts/screenshots/
+(GIM_SCREENSHOT_DIR=docs/screenshots refreshes the README's pictures instead).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from tests.foundation.helpers import ALICE, always_in_aggregation_window, wait_s
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / os.environ.get("GIM_SCREENSHOT_DIR", "test-artifacts/screenshots")
 BODIES = "tests.console.bodies"
 
 

@@ -60,9 +60,14 @@ def test_two_live_beats_launch_once_each_as_the_simulator_predicts(worker, tmp_p
         time.sleep(WALL_SECONDS)  # wall time for the real system to run cycles
     finally:
         for p in beats:
-            os.killpg(p.pid, signal.SIGTERM)
+            p.send_signal(signal.SIGTERM)
         for p in beats:
-            p.wait(20)
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)  # don't leave it holding locks; then fail
+                p.wait(5)
+                raise AssertionError(f"a beat process did not stop on SIGTERM; see {tmp_path}") from None
     stopped_at = clock.now()
     wait_for(lambda: not JobRun.objects.filter(status=Status.RUNNING).exists(), 30, "the last runs to end")
 

@@ -19,6 +19,9 @@ from gimmanager import formats
 from gimmanager.formats import CronSpec
 
 
+INT_MAX = 2_147_483_647  # the integer columns that store whole-number options
+
+
 class Kind(StrEnum):
     BOOL = "true or false"
     HHMM = "HH:mm"
@@ -69,7 +72,8 @@ _PARSERS: dict[Kind, Callable[[OptionSpec, str], Any]] = {
     Kind.DURATION: lambda s, v: formats.parse_duration(v),
     Kind.CRON: lambda s, v: formats.parse_cron(v),
     Kind.TIMEZONE: lambda s, v: formats.parse_timezone(v),
-    Kind.INT: lambda s, v: formats.parse_positive_int(v, minimum=s.minimum, maximum=s.maximum),
+    # Whole numbers without a documented maximum are still bounded by the database column.
+    Kind.INT: lambda s, v: formats.parse_positive_int(v, minimum=s.minimum, maximum=s.maximum or INT_MAX),
     Kind.PATH: lambda s, v: formats.parse_path(v),
     Kind.ENCODING: lambda s, v: formats.parse_encoding(v),
     Kind.DATETIME: lambda s, v: formats.parse_start_date(v),

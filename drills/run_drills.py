@@ -19,7 +19,7 @@ that every source interaction is in the facts exactly once, the aggregates equal
 facts, no run is stuck RUNNING, and the export folders are whole. Each drill prints a row
 (fault, what the user saw, time to recover, data lost, duplicates); the table goes into
 BENCHMARKS-stress.md. Exit status 0 only if every drill and the final check passed.
---quick runs in about 15 minutes. Everything stops by itself; nothing but 127.0.0.1 is
+--quick runs in about 20 minutes (the full run about 35). Everything stops by itself; nothing but 127.0.0.1 is
 contacted, and the machine's shared PostgreSQL and Redis are never touched.
 """
 

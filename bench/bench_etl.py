@@ -94,8 +94,9 @@ class Bench:
     def values(self, **more: str) -> dict[str, dict[str, str]]:
         from tests.infomart.helpers import values
 
+        # Retention long enough for the big mart: Job_MaintainGIM must not purge it.
         return values(gim_etl__extract_data_chunk_size=str(self.args.chunk), schedule__timezone="America/New_York",
-                      **more)
+                      gim_etl__days_to_keep_gim_facts="3650", gim_etl__days_to_keep_cfg_facts="3650", **more)
 
     def run(self, job_name: str, vals: dict[str, dict[str, str]]) -> float:
         from gimmanager.catalog import Job
@@ -126,6 +127,25 @@ class Bench:
                  f"in {time.perf_counter() - t:.1f} s")
         return time.perf_counter() - t
 
+    def settle(self) -> None:
+        """VACUUM (ANALYZE) everything and wait for autovacuum to be idle, so that no
+        background vacuum of the freshly loaded tables runs during a measurement."""
+        from django.db import connection
+
+        from infomart import sql
+
+        t = time.perf_counter()
+        sql.execute("VACUUM (ANALYZE)")
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            with connection.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND backend_type = 'autovacuum worker'")
+                if not cur.fetchone()[0]:
+                    break
+            time.sleep(2)
+        self.say(f"  settled (VACUUM ANALYZE, autovacuum idle) in {time.perf_counter() - t:.0f} s")
+
     def scalar(self, q: str, p: object = None) -> int:
         from infomart import sql
 
@@ -141,7 +161,7 @@ class Bench:
         ixns = self.scalar("SELECT COUNT(*) FROM g_ir")
         from infomart import sql
 
-        sql.execute("ANALYZE")
+        self.settle()
         vals = self.values()
         t_extract = self.run("Job_ExtractICON", vals)
         t_transform = self.run("Job_TransformGIM", vals)
@@ -225,6 +245,7 @@ class Bench:
         self.reset()
         self.run("Job_MaintainGIM", vals)
         self.aggregate(vals)
+        self.settle()
         self.generate(end=end, days=new_days, seed=2)
         empty = self.cycle(vals)
         new_empty = self.scalar("SELECT COUNT(*) FROM g_ir")
@@ -242,8 +263,8 @@ class Bench:
 
         sql.execute("DELETE FROM ctl_agg_calendar")  # aggregate everything anew
         self.aggregate(vals)
-        self.run("Job_UpdateStats", vals)
         self.run("Job_MaintainGIM", vals)
+        self.settle()
         big_facts = self.scalar("SELECT COUNT(*) FROM interaction_fact")
         self.say(f"  big mart: {big_facts:,} interactions, "
                  f"{self.scalar('SELECT COUNT(*) FROM sm_res_state_fact'):,} agent states, built in "
@@ -279,6 +300,7 @@ class Bench:
 
         # One id offset for every fact, so ids that refer to each other stay consistent.
         span = max(self.scalar(f"SELECT MAX({pk}) FROM {table}") for table, pk in FACT_PK.items()) + 1
+        first = {t: self.scalar(f"SELECT MIN(start_date_time_key) FROM {t}") for t in FACT_PK}
         for table, pk in FACT_PK.items():
             cols = [f.column for f in _model(table)._meta.local_fields]
             base = span
@@ -293,8 +315,9 @@ class Bench:
                         exprs.append(f"{c} || '-{k}'")
                     else:
                         exprs.append(c)
+                # Read the original block only (its partitions), not the copies made so far.
                 sql.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(exprs)} FROM {table} "
-                            f"WHERE {pk} < %s", [base])
+                            f"WHERE start_date_time_key >= %s AND {pk} < %s", [first[table], base])
         sql.execute("ANALYZE")
         self.say(f"  replicated the facts {copies} times in {time.perf_counter() - t0:.0f} s")
 

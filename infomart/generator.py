@@ -161,7 +161,8 @@ class Layout:
         for mid, name, online in MEDIA:
             rows["gc_media_type"].append((mid, name, online))
         for q in range(self.queues):
-            name = QUEUE_NAMES[q % len(QUEUE_NAMES)] + (f" {q // len(QUEUE_NAMES) + 1}" if q >= len(QUEUE_NAMES) else "")
+            round_ = f" {q // len(QUEUE_NAMES) + 1}" if q >= len(QUEUE_NAMES) else ""
+            name = QUEUE_NAMES[q % len(QUEUE_NAMES)] + round_
             rows["gc_group"].append((GROUP_BASE + q + 1, f"{name} Team", 1))
             rows["gc_endpoint"].append((QUEUE_BASE + q + 1, f"{7000 + q + 1}", name, 5, self.queue_media(q), 1))
         for a in range(self.agents):

@@ -97,7 +97,8 @@ class Hierarchy:
         return f"CREATE TABLE {self.table_name(level)} ({', '.join(cols)})"
 
     def view_ddl(self, level: str) -> str:
-        cols = ["a.date_time_key", f"c.{LEVEL_LABEL[level]} AS interval_label", "c.local_datetime AS interval_start_local"]
+        cols = ["a.date_time_key", f"c.{LEVEL_LABEL[level]} AS interval_label",
+                "c.local_datetime AS interval_start_local"]
         joins = [f"LEFT JOIN {CALENDAR} c ON c.date_time_key = a.date_time_key"]
         for i, d in enumerate(self.dims):
             cols.append(f"a.{d.name}")
@@ -352,11 +353,13 @@ def recompute_rollup(h: Hierarchy, level: str, first_key: int, last_key: int, en
                 params)
     dims = ", ".join(f"a.{x}" for x in h.dim_names)
     aggs = ", ".join(f"{m.rollup}(a.{m.name})" for m in h.measures)
+    # The rows below in [first_key, end) are exactly those of the intervals first_key..last_key
+    # (levels nest), so the calendar is only looked up by key, never range-scanned: the plan
+    # cannot go wrong when calendar days were added after its statistics were taken.
     return sql.execute(
         f"INSERT INTO {table} (date_time_key, {', '.join(h.dim_names)}, {', '.join(h.measure_names)}) "
         f"SELECT c.{col}, {dims}, {aggs} FROM {src} a JOIN {CALENDAR} c ON c.date_time_key = a.date_time_key "
-        f"WHERE a.date_time_key >= %(k1)s AND a.date_time_key < %(end)s "
-        f"AND c.{col} >= %(k1)s AND c.{col} <= %(k2)s{_flavor(online, 'a')} "
+        f"WHERE a.date_time_key >= %(k1)s AND a.date_time_key < %(end)s{_flavor(online, 'a')} "
         f"GROUP BY c.{col}, {dims}", params)
 
 

@@ -371,8 +371,9 @@ class DateTimeAgg(Calendar):
 
     class Meta:
         db_table = "date_time_agg"
-        # Aggregation: the end of a level interval, MAX(date_time_key) WHERE <level>_key = X.
-        indexes = [models.Index(fields=[f], name=f"date_time_agg_{f}")
+        # Aggregation: the intervals of a level in a range, and the end of one
+        # (MAX(date_time_key) WHERE <level>_key = X, read from the index alone).
+        indexes = [models.Index(fields=[f, "date_time_key"], name=f"date_time_agg_{f}")
                    for f in ("hour_key", "day_key", "month_key", "quarter_key", "year_key")]
 
 

@@ -196,7 +196,7 @@ def run_once(ctx: JobContext) -> int:
     """One pass of the loop's work: pending ranges, then re-aggregation requests; work done."""
     lookback = ctx.option("gim-etl", "max-state-duration") + 900
     # Facts loaded faster than autovacuum analyzes them mislead the planner.
-    sql.analyze_if_stale(FACT_TABLES + tuple(hierarchies.all_tables()))
+    sql.analyze_if_stale(FACT_TABLES + ("date_time_agg",) + tuple(hierarchies.all_tables()))
     return process_pending(ctx, lookback) + process_requests(ctx, lookback)
 
 

@@ -4,8 +4,9 @@
    GROUP_ and RESOURCE_ (one statement each), with their marks, in one
    transaction.
 2. Events, chunk by chunk: each chunk takes up to 20 x `extract-data-chunk-size`
-   rows past the mark of every event staging table, windows aligned in time. The calls those rows
-   touch are collected in a work table, and the facts of exactly those calls
+   rows past the mark of every event staging table (windows aligned in time).
+   The calls those rows touch are collected in a work table, and the facts of
+   exactly those calls
    (INTERACTION_FACT, INTERACTION_RESOURCE_FACT, MEDIATION_SEGMENT_FACT) are
    rebuilt from everything staged for them and merged (INSERT ... SELECT ...
    ON CONFLICT DO UPDATE, writing only rows that differ). That is how late
@@ -154,7 +155,8 @@ SELECT callid FROM gidb_g_call WHERE {_window('gidb_g_call')}
 UNION SELECT callid FROM gidb_g_party WHERE {_window('gidb_g_party')}
 UNION SELECT callid FROM gidb_g_party_history WHERE {_window('gidb_g_party_history')}
 UNION SELECT c.callid FROM gidb_g_ir i JOIN gidb_g_call c ON c.irid = i.irid WHERE {_window('gidb_g_ir', 'i')}
-UNION SELECT callid FROM gidb_g_agent_state_history WHERE {_window('gidb_g_agent_state_history')} AND callid IS NOT NULL"""
+UNION SELECT callid FROM gidb_g_agent_state_history
+  WHERE {_window('gidb_g_agent_state_history')} AND callid IS NOT NULL"""
 
 # The touched calls with their interaction record, joined once for the three facts.
 CALLS = """INSERT INTO im_call (callid, ir_id, irid, media_type_id, calltype, ani, dnis, created_ts, terminated_ts)
@@ -223,9 +225,7 @@ MSF_COLUMNS = ["mediation_segment_id", "start_date_time_key", "end_date_time_key
 MSF_SELECT = f"""SELECT q.id, q.created_ts / 900 * 900, q.terminated_ts / 900 * 900, q.created_ts, q.terminated_ts,
     c.media_type_id, c.calltype, c.ir_id, q.endpoint_id + {QUEUE}, t.id,
     CASE WHEN q.terminated_ts IS NULL THEN 'ACTIVE' WHEN q.end_cause = 2 THEN 'ABANDONED' ELSE 'DIVERTED' END,
-    CASE WHEN EXISTS (SELECT 1 FROM gidb_g_party q2 WHERE q2.callid = q.callid AND q2.type = 4
-                      AND (q2.created_ts > q.created_ts OR (q2.created_ts = q.created_ts AND q2.id > q.id)))
-         THEN 0 ELSE 1 END,
+    CASE WHEN q.entry_from_last = 1 THEN 1 ELSE 0 END,
     q.terminated_ts - q.created_ts,
     CASE WHEN t.est_ts IS NULL THEN 0 ELSE 1 END,
     t.est_ts - q.created_ts,
@@ -233,7 +233,8 @@ MSF_SELECT = f"""SELECT q.id, q.created_ts / 900 * 900, q.terminated_ts / 900 * 
          ELSE 0 END,
     %(audit)s, %(audit)s
 FROM im_call c
-JOIN gidb_g_party q ON q.callid = c.callid AND q.type = 4
+JOIN (SELECT p.*, ROW_NUMBER() OVER (PARTITION BY p.callid ORDER BY p.created_ts DESC, p.id DESC) AS entry_from_last
+      FROM im_call c2 JOIN gidb_g_party p ON p.callid = c2.callid WHERE p.type = 4) q ON q.callid = c.callid
 LEFT JOIN im_agent_seg t ON t.parent_partyid = q.partyid
     AND NOT EXISTS (SELECT 1 FROM im_agent_seg t2 WHERE t2.parent_partyid = q.partyid AND t2.id < t.id)
 WHERE 1 = 1"""

@@ -125,6 +125,9 @@ def actual(h: hierarchies.Hierarchy, level: str) -> dict[tuple[Any, ...], dict[s
     return out
 
 
-def normalized(rows: dict[tuple[Any, ...], dict[str, int]], h: hierarchies.Hierarchy) -> dict[tuple[Any, ...], dict[str, int]]:
+Rows = dict[tuple[Any, ...], dict[str, int]]
+
+
+def normalized(rows: Rows, h: hierarchies.Hierarchy) -> Rows:
     """Every measure present (0 when absent): aggregate rows carry all of them."""
     return {k: {m: int(v.get(m, 0)) for m in h.measure_names} for k, v in rows.items()}

@@ -34,7 +34,8 @@ def test_it_builds_one_segment_fact_per_queue_and_agent_party():
     counts = {r["type"]: r["n"] for r in fetch("SELECT type, COUNT(*) AS n FROM g_party GROUP BY type")}
     assert sql.scalar("SELECT COUNT(*) FROM mediation_segment_fact") == counts[4]
     assert sql.scalar("SELECT COUNT(*) FROM interaction_resource_fact") == counts[1]
-    assert sql.scalar("SELECT COUNT(*) FROM sm_res_state_fact") == sql.scalar("SELECT COUNT(*) FROM g_agent_state_history")
+    assert sql.scalar("SELECT COUNT(*) FROM sm_res_state_fact") == \
+        sql.scalar("SELECT COUNT(*) FROM g_agent_state_history")
     assert sql.scalar("SELECT COUNT(*) FROM sm_res_session_fact") == sql.scalar("SELECT COUNT(*) FROM g_login_session")
     # Abandons and answers agree with the source parties and their events.
     assert sql.scalar("SELECT COUNT(*) FROM mediation_segment_fact WHERE technical_result = 'ABANDONED'") == \
@@ -42,7 +43,8 @@ def test_it_builds_one_segment_fact_per_queue_and_agent_party():
     assert sql.scalar("SELECT COUNT(*) FROM interaction_resource_fact WHERE accepted = 1") == \
         sql.scalar("SELECT COUNT(DISTINCT partyid) FROM g_party_history WHERE ccevent = 3")
     # Talk + hold of an answered segment is its release minus its answer.
-    bad = sql.scalar("""SELECT COUNT(*) FROM interaction_resource_fact f JOIN g_party p ON p.id = f.interaction_resource_id
+    bad = sql.scalar("""SELECT COUNT(*) FROM interaction_resource_fact f
+        JOIN g_party p ON p.id = f.interaction_resource_id
         JOIN g_party_history e ON e.partyid = p.partyid AND e.ccevent = 3
         WHERE f.end_ts IS NOT NULL AND f.talk_duration + f.hold_duration <> p.terminated_ts - e.added_ts""")
     assert bad == 0

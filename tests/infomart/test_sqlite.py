@@ -26,8 +26,9 @@ h.aggregate(vals)
 for job in (Job.EXPORT, Job.UPDATE_STATS, Job.MAINTAIN):
     h.run_job(job, vals)
 assert sql.scalar("SELECT COUNT(*) FROM interaction_fact") == sql.scalar("SELECT COUNT(*) FROM g_ir") > 0
-assert sql.scalar("SELECT SUM(entered) FROM ag2_queue_year") == sql.scalar("SELECT COUNT(*) FROM mediation_segment_fact")
-assert sql.scalar("SELECT SUM(offered) FROM ag2_agent_day") == sql.scalar("SELECT COUNT(*) FROM interaction_resource_fact")
+count = sql.scalar
+assert count("SELECT SUM(entered) FROM ag2_queue_year") == count("SELECT COUNT(*) FROM mediation_segment_fact")
+assert count("SELECT SUM(offered) FROM ag2_agent_day") == count("SELECT COUNT(*) FROM interaction_resource_fact")
 ctx = h.make_ctx(Job.AGGREGATE, vals)
 from tests.infomart.test_aggregates import _request
 req = _request(ctx, "-insertPendingAgg H_QUEUE-HOUR:2026-03-08:2026-03-10")

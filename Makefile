@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: run test venv dev-venv migrate bench check-services browser compose-check clean
+.PHONY: run test drills venv dev-venv migrate bench check-services browser compose-check clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: venv
 ## against the real PostgreSQL and Redis of this machine.
 test: dev-venv browser compose-check check-services
 	$(PY) -m pytest -q
+
+## The fault drills: the real stack on throwaway PostgreSQL and Redis, broken on purpose (about 20 minutes).
+drills: dev-venv
+	$(PY) drills/run_drills.py --quick
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }

@@ -41,3 +41,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return f"{platform.processor() or platform.machine()}, {cpus} cores{mem}, Python {platform.python_version()}"
+
+
+def summary(what: str, figure: str, aim: str = "") -> None:
+    """One line of the report's summary table; bench/run_all.py collects these lines."""
+    print(f"SUMMARY\t{what}\t{figure}\t{aim}", flush=True)

@@ -136,7 +136,7 @@ def main() -> int:
     os.environ.setdefault("GIM_VAR_DIR", "/tmp/gim-bench-control")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
     Path(os.environ["GIM_VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    from _db import machine, use_database
+    from _db import machine, summary, use_database
 
     use_database("gim_bench_control")
     results = [measure(args.runs, hb) for hb in args.heartbeat]
@@ -147,6 +147,12 @@ def main() -> int:
         print(f"| {r['heartbeat_interval_s']:g} s | {r['runs']} | {r['run_to_running_median_ms']} / "
               f"{r['run_to_running_p95_ms']} / {r['run_to_running_max_ms']} ms | {r['stop_to_stopped_median_ms']} / "
               f"{r['stop_to_stopped_p95_ms']} / {r['stop_to_stopped_max_ms']} ms |")
+    for r in results:
+        hb = f"heartbeat {r['heartbeat_interval_s']:g} s"
+        summary(f"Run Job -> RUNNING ({hb})", f"{r['run_to_running_median_ms']} ms median, "
+                f"{r['run_to_running_p95_ms']} ms p95")
+        summary(f"Stop -> STOPPED ({hb})", f"{r['stop_to_stopped_median_ms']} ms median, "
+                f"{r['stop_to_stopped_p95_ms']} ms p95", "one heartbeat interval")
     if args.json:
         args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
     return 0

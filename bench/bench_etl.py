@@ -329,6 +329,22 @@ class Bench:
             cur.execute("SHOW server_version")
             pg = cur.fetchone()[0]
         machine = f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg}"
+        from _db import summary
+
+        r = self.results
+        if "etl_vs_copy" in r:
+            summary(f"ETL (extract + transform) of {r['etl_interactions']:,} interactions "
+                    f"({r['etl_idb_rows']:,} IDB rows) vs one INSERT ... SELECT of the same rows",
+                    f"{r['etl_rows_per_s']:,.0f} vs {r['copy_rows_per_s']:,.0f} rows/s: ratio {r['etl_vs_copy']:.1f}x "
+                    f"(vs a copy into the indexed staging tables: {r['etl_vs_indexed_copy']:.1f}x)", "<= 3x")
+        if "export_vs_copy" in r:
+            summary(f"Job_ExportGIM of {r['export_rows']:,} fact rows vs COPY ... TO",
+                    f"{r['export_seconds']:.1f} vs {r['export_copy_seconds']:.1f} s: ratio {r['export_vs_copy']:.1f}x")
+        if "incr_ratio" in r:
+            summary(f"ETL cycle + aggregation of {r['incr_new_interactions_big']:,} new interactions on "
+                    f"{r['incr_big_mart_interactions']:,} vs on an empty mart (per interaction)",
+                    f"{r['incr_big_total']:.1f} vs {r['incr_empty_total']:.1f} s: ratio {r['incr_ratio']:.2f}x",
+                    "<= 1.5x")
         print("\n== results ==")
         print(f"machine: {machine}")
         print(json.dumps(self.results, indent=2, default=lambda v: round(v, 3)))

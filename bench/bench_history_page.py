@@ -300,6 +300,15 @@ def main() -> None:
           f"p99 {ld['client_p99']:.1f} ms")
     write_report(total, views, ld, plan, args)
     print(f"written to {OUT.relative_to(ROOT)}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _db import summary
+
+    label, _, median, p95 = views[0]
+    summary(f"Job History {label} at {total:,} runs (server time)", f"{median:.1f} ms median, {p95:.1f} ms p95",
+            "< 100 ms")
+    summary(f"{args.clients} concurrent clients, {args.seconds:g} s",
+            f"{ld['server_median']:.1f} ms median, {ld['server_p95']:.1f} ms p95 server time; "
+            f"errors: {ld['errors'] or 'none'}", "no errors")
 
 
 def write_report(total: int, views: list[tuple[str, str, float, float]], ld: dict, plan: str,

@@ -52,6 +52,10 @@ def main() -> int:
     verdict = "OK" if elapsed < 5 else "SLOW"
     print(f"simulated {start:%Y-%m-%d} to {end:%Y-%m-%d} ({args.zone}) in {elapsed:.2f} s "
           f"(target < 5 s: {verdict}): {len(events)} events")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _db import summary
+
+    summary(f"gim_simulate, a year of the sample schedule ({len(events):,} events)", f"{elapsed:.2f} s", "< 5 s")
     for (job, event), n in sorted(kinds.items()):
         print(f"  {job:<17} {event:<10} {n}")
     return 0 if elapsed < 5 else 1

@@ -6,7 +6,9 @@ Viewer gets 403 on run/stop/cancel; only an Administrator changes options.
 
 Status codes: 201 a run was created (started or SCHEDULED), 202 the request
 was taken (handed over, stopping), 200 cancelled, 409 the service refused
-(message says why), 400 bad input, 401 no or bad token, 403 not allowed.
+(message says why), 400 bad input, 401 no or bad token (or, at /api/token/, a
+wrong user name or password), 403 not allowed, 404 no such run, 503 the
+database is not reachable (gimmanager/outage.py). The schema documents them.
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ from urllib.parse import urlencode
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from console import history as hist
-from console.forms import HistoryFilterForm
+from console.api_schema import FIELD_ERRORS, FORBIDDEN, NOT_FOUND, RUN_ID, UNAUTHORIZED
+from console.forms import ApiHistoryFilterForm
 from console.serializers import (
+    ErrorSerializer,
     OptionsChangedSerializer,
     OptionsChangeSerializer,
     OptionsErrorSerializer,
@@ -35,6 +42,7 @@ from console.serializers import (
     RunPageSerializer,
     RunRequestSerializer,
     RunSerializer,
+    TokenRequestSerializer,
 )
 from console.views.common import local_zone
 from gimmanager.catalog import Job
@@ -67,9 +75,10 @@ def _outcome(outcome: Outcome) -> Response:
 _LIST_PARAMS = [
     OpenApiParameter("job", str, enum=[j.value for j in Job]),
     OpenApiParameter("status", str, enum=["SCHEDULED", "RUNNING", "COMPLETE", "FAILED", "STOPPED"]),
-    OpenApiParameter("q", str, description="text: run number, user, parameters, note or reason"),
+    OpenApiParameter("q", {"type": "string", "maxLength": 200},
+                     description="text: run number, user, parameters, note or reason"),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="local date of the [schedule] timezone"),
-    OpenApiParameter("date_to", OpenApiTypes.DATE, description="local date, inclusive"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="local date, inclusive (before date_from: no runs)"),
     OpenApiParameter("sort", str, enum=["-requested", "requested", "job", "-job", "status", "-status", "started",
                                         "-started", "duration", "-duration"]),
     OpenApiParameter("after", str, description="cursor from `next`"),
@@ -79,9 +88,11 @@ _LIST_PARAMS = [
 
 
 @extend_schema(methods=["GET"], operation_id="runs_list", parameters=_LIST_PARAMS,
-               responses={200: RunPageSerializer}, summary="Job history, newest first (keyset pages)")
+               responses={200: RunPageSerializer, 400: FIELD_ERRORS, 401: UNAUTHORIZED},
+               summary="Job history, newest first (keyset pages)")
 @extend_schema(methods=["POST"], operation_id="runs_run", request=RunRequestSerializer,
-               responses={201: OutcomeSerializer, 202: OutcomeSerializer, 409: OutcomeSerializer},
+               responses={201: OutcomeSerializer, 202: OutcomeSerializer, 409: OutcomeSerializer, 400: FIELD_ERRORS,
+                          401: UNAUTHORIZED, 403: FORBIDDEN},
                summary="Run Job (needs the Operator role)",
                examples=[OpenApiExample("extract", value={"job": "Job_ExtractICON"}),
                          OpenApiExample("re-aggregate", value={
@@ -95,7 +106,7 @@ def runs(request: Request) -> Response:
         outcome = services.request_run(Job(body.validated_data["job"]), by=Requester.of_user(request.user, "api"),
                                        params=body.validated_data.get("params", ""))
         return _outcome(outcome)
-    form = HistoryFilterForm(request.query_params)
+    form = ApiHistoryFilterForm(request.query_params)
     if not form.is_valid():
         raise ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()})
     limit = request.query_params.get("limit", "")
@@ -113,8 +124,10 @@ def runs(request: Request) -> Response:
                      "previous": link(before=page.prev) if page.prev else None})
 
 
-@extend_schema(parameters=[OpenApiParameter("log", int, description="log lines to include (0-5000, default 200)")],
-               responses={200: RunDetailSerializer}, summary="One run, with its log tail")
+@extend_schema(parameters=[RUN_ID, OpenApiParameter("log", int,
+                                                    description="log lines to include (0-5000, default 200)")],
+               responses={200: RunDetailSerializer, 401: UNAUTHORIZED, 404: NOT_FOUND},
+               summary="One run, with its log tail")
 @api_view(["GET"])
 def run_detail(request: Request, pk: int) -> Response:
     run = get_object_or_404(JobRun, pk=pk)
@@ -123,7 +136,9 @@ def run_detail(request: Request, pk: int) -> Response:
     return Response(RunDetailSerializer(run, context={"log_lines": lines}).data)
 
 
-@extend_schema(request=None, responses={200: OutcomeSerializer, 202: OutcomeSerializer, 409: OutcomeSerializer},
+@extend_schema(request=None, parameters=[RUN_ID],
+               responses={200: OutcomeSerializer, 202: OutcomeSerializer, 409: OutcomeSerializer,
+                          401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND},
                summary="Stop Job: stop a RUNNING run, cancel a SCHEDULED one (Operator)")
 @api_view(["POST"])
 def run_stop(request: Request, pk: int) -> Response:
@@ -132,7 +147,9 @@ def run_stop(request: Request, pk: int) -> Response:
     return _outcome(services.stop_run(pk, by=Requester.of_user(request.user, "api")))
 
 
-@extend_schema(request=None, responses={200: OutcomeSerializer, 409: OutcomeSerializer},
+@extend_schema(request=None, parameters=[RUN_ID],
+               responses={200: OutcomeSerializer, 409: OutcomeSerializer, 401: UNAUTHORIZED, 403: FORBIDDEN,
+                          404: NOT_FOUND},
                summary="Cancel a SCHEDULED run (Operator)")
 @api_view(["POST"])
 def run_cancel(request: Request, pk: int) -> Response:
@@ -147,13 +164,16 @@ def _options_payload() -> dict[str, Any]:
                                            for p in configuration_problems(values)]}
 
 
-@extend_schema(methods=["GET"], operation_id="options_read", responses={200: OptionsSerializer},
+@extend_schema(methods=["GET"], operation_id="options_read", responses={200: OptionsSerializer, 401: UNAUTHORIZED},
                summary="Every option, and the configuration check")
-@extend_schema(methods=["PATCH"], operation_id="options_change", request=OpenApiTypes.OBJECT,
-               responses={200: OptionsChangedSerializer, 400: OptionsErrorSerializer},
+@extend_schema(methods=["PATCH"], operation_id="options_change",
+               request={"application/json": {"$ref": "#/components/schemas/OptionsChange"}},
+               responses={200: OptionsChangedSerializer, 400: OptionsErrorSerializer, 401: UNAUTHORIZED,
+                          403: FORBIDDEN},
                summary="Change options (Administrator): all validated first, nothing saved if one is bad",
                examples=[OpenApiExample("resume", value={"schedule": {"run-scheduler": "true"}})])
 @api_view(["GET", "PATCH"])
+@parser_classes([JSONParser])  # {section: {option: value}} has no form-data spelling
 def options(request: Request) -> Response:
     if request.method == "GET":
         return Response(_options_payload())
@@ -165,3 +185,23 @@ def options(request: Request) -> Response:
         return Response({"errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
     return Response({"changed": [{"section": c.section, "option": c.option, "old": c.old_value, "new": c.new_value}
                                  for c in changed], "values": current_values()})
+
+
+class TokenView(ObtainAuthToken):
+    """A token for a user name and password. A wrong pair is 401, not DRF's 400: the request
+    is well formed, the credentials are not (and a client can tell the two apart)."""
+
+    @extend_schema(auth=[], request=TokenRequestSerializer,
+                   summary="Exchange a user name and password for an API token",
+                   description="Send `username` and `password`; use the answer as `Authorization: Token <token>`.",
+                   responses={200: {"type": "object", "properties": {"token": {"type": "string"}},
+                                    "required": ["token"]},
+                              400: FIELD_ERRORS, 401: OpenApiResponse(ErrorSerializer, "Wrong user name or password.")})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            if any(getattr(e, "code", "") == "authorization" for e in serializer.errors.get("non_field_errors", ())):
+                raise AuthenticationFailed("Unable to sign in with this user name and password.")
+            raise ValidationError(serializer.errors)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from console import api
 
 app_name = "api"
 urlpatterns = [
-    path("token/", obtain_auth_token, name="token"),
+    path("token/", api.TokenView.as_view(), name="token"),
     path("runs/", api.runs, name="runs"),
     path("runs/<int:pk>/", api.run_detail, name="run"),
     path("runs/<int:pk>/stop/", api.run_stop, name="stop"),

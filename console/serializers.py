@@ -112,3 +112,15 @@ class OptionsChangedSerializer(serializers.Serializer):  # type: ignore[type-arg
 
 class OptionsErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
     errors = serializers.DictField(child=serializers.CharField(), help_text='{"[section] option": message}')
+
+
+class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    detail = serializers.CharField(help_text="why the request was not carried out")
+
+
+class TokenRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What DRF's AuthTokenSerializer accepts: no NUL character, a user name that is not all blanks
+    (documentation only: that serializer still does the work)."""
+
+    username = serializers.RegexField(r"^[^\x00]*[^\x00\s][^\x00]*$")
+    password = serializers.RegexField(r"^[^\x00]+$", trim_whitespace=False, style={"input_type": "password"})

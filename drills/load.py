@@ -74,8 +74,9 @@ def main() -> int:
                     r = session.get(s.url + url, headers=headers or {}, timeout=30)  # type: ignore[attr-defined]
                 except requests.ConnectionError:
                     # The server closed an idle keep-alive connection just as it was reused (gunicorn's
-                    # keep-alive is 2 s, the live poll's period): a browser silently retries such an
-                    # idempotent GET on a new connection, and so does this client, once, and counts it.
+                    # default keep-alive of 2 s is the live poll's period; the project now sets 5 s): a
+                    # browser silently retries such an idempotent GET on a new connection, and so does
+                    # this client, once, and counts it.
                     with lock:
                         retried[0] += 1
                     r = session.get(s.url + url, headers=headers or {}, timeout=30)  # type: ignore[attr-defined]

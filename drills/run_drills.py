@@ -477,9 +477,12 @@ def drill_export_disk(s: Stack, quick: bool) -> list[Row]:
            + (f": {export_runs[0][2]} \"{export_runs[0][3]}\"" if export_runs else "") + "); the scheduler refused "
            + (", ".join(sorted({j for j, _ in refusals})) or "nothing")
            + (f": \"{refusals[0][1]}\"" if refusals else "") + f"; temporary folders left: {len(temps)}")
-    notes = ("the configuration check's writability test of output-directory blocks every job, ETL included, "
-             "while the export folder is not writable" if refusals and len(started) == 0 else "")
-    rows.append(Row("6", f"output-directory read-only for {hold} s", saw, rec, None, None, ok and not temps, notes))
+    # Only the export needs the folder: the ETL goes on, and only Job_ExportGIM is refused.
+    etl_ran = any(r[1] in ("Job_ExtractICON", "Job_TransformGIM") for r in started)
+    only_export_refused = {j for j, _ in refusals} <= {"Job_ExportGIM"}
+    notes = "" if etl_ran and only_export_refused else "the ETL did not go on while the export folder was read-only"
+    rows.append(Row("6", f"output-directory read-only for {hold} s", saw, rec, None, None,
+                    ok and not temps and etl_ran and only_export_refused, notes))
     log(f"  -> {rows[-1]}")
     return rows
 

@@ -145,7 +145,7 @@ class Stack:
         beat = [*celery, "beat", "-l", "info", "-S", "scheduler.beat:GimScheduler", "--pidfile="]
         return {
             "web": [PY, "-m", "gunicorn", "gimmanager.wsgi", "-b", f"127.0.0.1:{self.web_port}", "-w", "2",
-                    "--threads", "8", "--timeout", "60", "--graceful-timeout", "5"],
+                    "--threads", "8", "--timeout", "60", "--graceful-timeout", "5", "--keep-alive", "5"],
             "worker1": [*worker, "-n", "drill-w1@localhost"],
             "worker2": [*worker, "-n", "drill-w2@localhost"],
             "beat": [*beat, "-s", str(self.var / "celerybeat-1")],

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gimmanager import formats
+from gimmanager.catalog import Job
 from gimmanager.formats import CronSpec
 
 
@@ -232,9 +233,10 @@ class ScheduleOptions:
 
 @dataclass(frozen=True)
 class Problem:
-    level: str  # "error" blocks every job start; "warning" is shown only
+    level: str  # "error" blocks job starts; "warning" is shown only
     option: str  # "[section] name" (or several, comma separated)
     message: str
+    jobs: tuple[Job, ...] = ()  # the jobs an error blocks; empty: every job
 
     def __str__(self) -> str:
         return f"{self.option}: {self.message}"

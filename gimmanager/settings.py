@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Database down: 503 and a short message instead of a 500 (see gimmanager/outage.py).
+    "gimmanager.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,7 +173,14 @@ else:
     # Job_AggregateGIM runs for hours: a visibility timeout shorter than a job
     # would make Redis redeliver it. Redelivery is harmless anyway (the run row
     # is the lock), but there is no reason to provoke it.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600}
+    # Socket timeouts: a broker that is gone without closing the connection would
+    # otherwise hold a Run Job request (the publish) forever.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 12 * 3600, "socket_connect_timeout": 3,
+                                       "socket_timeout": 5}
+# One quick retry, then the send fails and the run ends FAILED with the reason
+# (gimmanager.jobs.services._fail_unsent): a request never waits long for a dead broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                    "interval_max": 0.5}
 CELERY_TASK_IGNORE_RESULT = True  # the JobRun row is the result
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -203,7 +212,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "GIM Manager API", "VERSION": "1.0.0", "SERVE_INCLUDE_SCHEMA": False,
-                        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"]}  # schema: signed-in only
+                        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],  # signed-in only
+                        # the options-change body and the zone list (console/api_schema.py)
+                        "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                                                 "console.api_schema.add_components"]}
 
 LOGGING = {
     "version": 1,

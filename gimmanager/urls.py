@@ -7,3 +7,4 @@ urlpatterns = [
     path("api/", include("console.api_urls")),
     path("", include("console.urls")),
 ]
+handler500 = "gimmanager.outage.server_error"  # a database outage outside a view answers 503 too

@@ -32,7 +32,7 @@ from django.db import close_old_connections, transaction
 from django.db.models import Q
 
 from gimmanager.clock import Clock, SystemClock
-from gimmanager.config.services import configuration_errors, current_values
+from gimmanager.config.services import blocking_errors, configuration_problems, current_values, job_errors
 from gimmanager.jobs import services
 from gimmanager.options import ScheduleOptions
 from scheduler import engine
@@ -87,14 +87,15 @@ class GimScheduler(Scheduler):
             if lease.holder != self.holder:
                 return MAX_SLEEP
             values = current_values()
-            errors = tuple(configuration_errors(values))
+            problems = configuration_problems(values)
+            errors = tuple(blocking_errors(problems))
             opts = ScheduleOptions.from_values(values)
             jobs = services.jobs_state()
             row, _ = SchedulerMemory.objects.select_for_update().get_or_create(pk=1)
             memory = (Memory.from_dict(row.data) if row.data
                       else engine.bootstrap_memory(opts, jobs, now))
             state = SchedulerState(jobs=jobs, memory=memory)
-            decisions = engine.decide(opts, now, state, errors)
+            decisions = engine.decide(opts, now, state, errors, job_errors(problems))
             # A START the database refused did not happen: leaving it out of the
             # memory makes the next tick decide it again instead of forgetting it.
             done = [d for d in decisions if self.carry_out(d, now)]

@@ -1,6 +1,6 @@
 """The scheduling engine: every Scheduler rule of issue 3 as one pure function.
 
-    decisions = decide(opts, now, state, config_errors)
+    decisions = decide(opts, now, state, config_errors, job_errors)
     memory = advance(state.memory, decisions, now)
 
 `decide` reads the [schedule] options, the instant `now`, a snapshot of the job
@@ -32,7 +32,8 @@ Rules (numbered as in the issue; tests and comments cite them):
 11. run-scheduler false: no launch, running jobs go on; the run-* switches
     switch their own job.
 12. Option changes apply at the next tick; configuration-check errors refuse
-    every launch, with the reason.
+    every launch, with the reason; an error that concerns one job only (an
+    unwritable export output-directory) refuses that job's launches only.
 13. DST: a non-existent local time fires at the first instant after the gap;
     a repeated one fires once; maintenance at most once per local day.
 
@@ -57,7 +58,7 @@ Adapter contract (live beat, simulator):
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -296,6 +297,7 @@ class _Ctx:
     jobs: JobsState
     memory: SchedulerMemory
     config_errors: tuple[str, ...]
+    job_errors: Mapping[Job, tuple[str, ...]]  # errors that refuse one job's launches only
     today: date  # the local day of `now` in the option zone
 
     def running(self, job: Job) -> RunInfo | None:
@@ -310,7 +312,8 @@ _ORDER = {Action.STOP: 0, Action.SKIP: 1, Action.WAIT: 2, Action.REFUSE: 3, Acti
 
 
 def decide(opts: ScheduleOptions, now: datetime, state: SchedulerState,
-           config_errors: Sequence[str] = ()) -> list[Decision]:
+           config_errors: Sequence[str] = (),
+           job_errors: Mapping[Job, Sequence[str]] | None = None) -> list[Decision]:
     """What the scheduler does at `now`. Pure: no I/O, no clock.
 
     Steps:
@@ -321,12 +324,14 @@ def decide(opts: ScheduleOptions, now: datetime, state: SchedulerState,
      3. a new ETL cycle when due, stopping scheduler maintenance (rules 1, 3, 4, 6);
      4. aggregation inside / stop outside its windows (rules 5, 7, 8);
      5. cron ticks of Job_UpdateStats and Job_ExportGIM, coalesced (rules 7, 9, 10);
-     6. the gates: configuration errors refuse, run-scheduler false holds (rules 11, 12).
+     6. the gates: configuration errors refuse (all launches, or one job's with
+        job_errors), run-scheduler false holds (rules 11, 12).
 
     Decisions come in causal order: stops, skips, waits, refusals, then starts.
     """
     now = _utc(now)
-    ctx = _Ctx(opts, now, state.jobs, _utc_memory(state.memory), tuple(config_errors), _local_day(opts, now))
+    ctx = _Ctx(opts, now, state.jobs, _utc_memory(state.memory), tuple(config_errors),
+               {job: tuple(errs) for job, errs in (job_errors or {}).items() if errs}, _local_day(opts, now))
     decisions: list[Decision] = []
 
     # Starts that the gates (rules 11, 12) will turn into waits or refusals hold
@@ -644,11 +649,7 @@ def _gate(ctx: _Ctx, decisions: Iterable[Decision]) -> list[Decision]:
     """
     decisions = list(decisions)
     if ctx.config_errors:
-        n = len(ctx.config_errors)
-        why = (f"not started: the configuration check found {n} error{'s' if n > 1 else ''} "
-               f"({'; '.join(ctx.config_errors)})")
-        return [d if d.action is Action.SKIP else
-                replace(d, action=Action.REFUSE, rule=12, reason=f"{why}; due: {_due_text(ctx, d)}")
+        return [d if d.action is Action.SKIP else _refused(ctx, d, ctx.config_errors)
                 for d in decisions if d.action in (Action.SKIP, Action.START, Action.WAIT)]
     if not ctx.opts.run_scheduler:
         out = []
@@ -662,7 +663,15 @@ def _gate(ctx: _Ctx, decisions: Iterable[Decision]) -> list[Decision]:
                 out.append(replace(d, action=Action.WAIT, rule=11, reason=(
                     f"run-scheduler is false, so the scheduler launches no job; due: {_due_text(ctx, d)}")))
         return out
-    return decisions
+    # Rule 12 for one job: its launches are refused, every other job goes on.
+    return [_refused(ctx, d, ctx.job_errors[d.job])
+            if d.job in ctx.job_errors and d.action in (Action.START, Action.WAIT) else d for d in decisions]
+
+
+def _refused(ctx: _Ctx, d: Decision, errors: Sequence[str]) -> Decision:
+    n = len(errors)
+    why = f"not started: the configuration check found {n} error{'s' if n > 1 else ''} ({'; '.join(errors)})"
+    return replace(d, action=Action.REFUSE, rule=12, reason=f"{why}; due: {_due_text(ctx, d)}")
 
 
 def _due_text(ctx: _Ctx, d: Decision) -> str:

@@ -22,8 +22,10 @@ PY = sys.executable
 def commands(port: str, live_feed: bool) -> dict[str, list[str]]:
     var = os.environ.get("GIM_VAR_DIR", str(ROOT / "var"))
     cmds = {
+        # --keep-alive 5: longer than the console's 2 s live polls, so the server does not close an
+        # idle connection just as the browser reuses it.
         "web": [PY, "-m", "gunicorn", "gimmanager.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2", "--threads", "4",
-                "--access-logfile", "-"],
+                "--keep-alive", "5", "--access-logfile", "-"],
         "worker": [PY, "-m", "celery", "-A", "gimmanager.celery", "worker", "-l", "info", "-c",
                    os.environ.get("GIM_WORKER_CONCURRENCY", "4"), "-Q", os.environ.get("GIM_CELERY_QUEUE", "gim"),
                    "--without-gossip", "--without-mingle"],

@@ -68,17 +68,21 @@ def banners() -> list[Banner]:
     """Scheduler paused, configuration-check errors: shown at the top of every page."""
     from django.urls import reverse
 
-    from gimmanager.config.services import configuration_problems, current_values
+    from gimmanager.config.services import blocking_errors, configuration_problems, current_values, job_errors
 
     values = current_values()
     out = []
     if values["schedule"]["run-scheduler"] != "true":
         out.append(Banner("warning", "The scheduler is paused (run-scheduler = false): no job starts on its "
                           "own. Jobs run only when started here.", reverse("console:config")))
-    errors = tuple(str(p) for p in configuration_problems(values) if p.level == "error")
+    problems = configuration_problems(values)
+    errors = tuple(blocking_errors(problems))
     if errors:
         out.append(Banner("error", "The configuration check found errors: no job can start until they are "
                           "fixed.", reverse("console:config"), errors))
+    for job, job_errs in job_errors(problems).items():
+        out.append(Banner("error", f"The configuration check found errors: {job.value} cannot start until they "
+                          "are fixed; the other jobs run.", reverse("console:config"), job_errs))
     return out
 
 

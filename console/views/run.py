@@ -31,10 +31,10 @@ def _preview(job: Job | None, *, reaggregation: bool = False) -> dict[str, Any] 
     if job is None:
         return None
     values = current_values()
-    errors = configuration_errors(values)
+    errors = configuration_errors(values, job)
     if errors:
-        return {"verdict": "refuse", "message": "The configuration check found errors, so no job can start: "
-                + "; ".join(errors), "warnings": ()}
+        return {"verdict": "refuse", "message": f"The configuration check found errors, so {job.value} cannot "
+                "start: " + "; ".join(errors), "warnings": ()}
     decision = manual.decide_run(ScheduleOptions.from_values(values), clock.now(), services.jobs_state(), job,
                                  reaggregation=reaggregation)
     return {"verdict": decision.verdict.value, "message": decision.message, "warnings": decision.warnings,
@@ -45,7 +45,7 @@ def _answered(request: HttpRequest, template: str, ctx: dict[str, Any], outcome:
     """The dialog with the service's answer; tables listening for jobsChanged redraw."""
     ctx["outcome"] = outcome
     response = render_page(request, template, ctx, partial="body")
-    if outcome.ok:
+    if outcome.ok or outcome.run:  # a run that failed at once (broker down) is news too
         trigger_client_event(response, "jobsChanged", {"run": outcome.run.pk if outcome.run else None})
     return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from gimmanager import clock
+from gimmanager.catalog import Job
 from gimmanager.config.models import SECTION_MODELS, OptionChange
 from gimmanager.ini import IniError, parse_ini, render_ini
 from gimmanager.options import BY_KEY, Kind, Problem, ScheduleOptions, Values, check_configuration, defaults
@@ -52,13 +54,30 @@ def configuration_problems(values: Values | None = None) -> list[Problem]:
         out = output_directory(values)
         probe = out if out.exists() else out.parent
         if not probe.exists() or not os.access(probe, os.W_OK):
+            # Only the export writes there: the ETL, aggregation and maintenance jobs go on.
             problems.append(Problem("error", "[gim-export] output-directory",
-                                    f"{out} cannot be created or written"))
+                                    f"{out} cannot be created or written, so {Job.EXPORT.value} cannot run",
+                                    jobs=(Job.EXPORT,)))
     return problems
 
 
-def configuration_errors(values: Values | None = None) -> list[str]:
-    return [str(p) for p in configuration_problems(values) if p.level == "error"]
+def blocking_errors(problems: Iterable[Problem], job: Job | None = None) -> list[str]:
+    """The errors that refuse every start; with `job`, also those that refuse that job's."""
+    return [str(p) for p in problems if p.level == "error" and (not p.jobs or job in p.jobs)]
+
+
+def job_errors(problems: Iterable[Problem]) -> dict[Job, tuple[str, ...]]:
+    """The errors that refuse one job's starts only, by job (for the scheduling engine)."""
+    out: dict[Job, tuple[str, ...]] = {}
+    for p in problems:
+        for job in p.jobs if p.level == "error" else ():
+            out[job] = (*out.get(job, ()), str(p))
+    return out
+
+
+def configuration_errors(values: Values | None = None, job: Job | None = None) -> list[str]:
+    """The errors that refuse a start of `job` (without a job: of every job)."""
+    return blocking_errors(configuration_problems(values), job)
 
 
 class OptionsError(ValueError):

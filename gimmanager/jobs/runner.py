@@ -58,7 +58,7 @@ def execute(run_id: int, worker: str | None = None) -> Status | None:
                      or now)
     ctx.log(f"{run.job} started on {worker} (requested by {run.requested_by}"
             + (f", parameters: {run.params}" if run.params else "") + ")")
-    errors = configuration_errors(values)
+    errors = configuration_errors(values, ctx.job)
     if run.stop_requested_at is not None:
         return _end(ctx, attempt, Status.STOPPED, run.end_reason or "stopped before it began")
     if errors:

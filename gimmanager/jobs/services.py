@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from gimmanager import clock, reagg
 from gimmanager.catalog import Job, Status
@@ -117,15 +118,16 @@ def request_run(job: Job, *, by: Requester, params: str = "", now: datetime | No
         except ValueError as exc:
             return refused(str(exc), rule=5)
     values = current_values()
-    errors = configuration_errors(values)
+    errors = configuration_errors(values, job)
     if errors:
-        return refused("The configuration check found errors, so no job can start: " + "; ".join(errors))
+        return refused(f"The configuration check found errors, so {job.value} cannot start: " + "; ".join(errors))
     opts = ScheduleOptions.from_values(values)
     for _ in range(3):
         try:
             with transaction.atomic():
                 decision = manual.decide_run(opts, now, jobs_state(), job, reaggregation=reaggregation is not None)
-                return _carry_out(decision, by=by, params=params, reaggregation=reaggregation, now=now)
+                outcome = _carry_out(decision, by=by, params=params, reaggregation=reaggregation, now=now)
+            return _answer_after_send(outcome)
         except IntegrityError:
             # Someone else started or scheduled this job between our read and our
             # insert: decide again on the fresh state (it becomes SCHEDULED or refused).
@@ -185,7 +187,39 @@ def _enqueue_on_commit(run: JobRun) -> None:
     from gimmanager.jobs.tasks import run_job
 
     run_id, task_id = run.pk, run.celery_task_id
-    transaction.on_commit(lambda: run_job.apply_async((run_id,), task_id=task_id))
+
+    def send() -> None:
+        try:
+            run_job.apply_async((run_id,), task_id=task_id)
+        except Exception as exc:  # kombu's OperationalError when the broker is down, or any send failure
+            _fail_unsent(run_id, exc)
+
+    transaction.on_commit(send)
+
+
+def _fail_unsent(run_id: int, exc: Exception) -> None:
+    """The run's message could not be sent: end the run FAILED now, with the reason, rather
+    than leave it RUNNING until the pickup timeout (no worker will ever hear of it)."""
+    what = "the message broker is not reachable" if isinstance(exc, KombuOperationalError) else (
+        "the job could not be handed to a worker")
+    reason = f"{what}: {exc}; the job was not started"
+    log.error("run %s: %s", run_id, reason)
+    # attempt=None: only a run no worker has claimed (a send that failed late may still have arrived).
+    if finish_run(run_id, None, Status.FAILED, reason=reason):
+        JobLogEntry.objects.create(run_id=run_id, at=clock.now(), level="ERROR", message=reason)
+
+
+def _answer_after_send(outcome: Outcome) -> Outcome:
+    """A started run whose message could not be sent is FAILED by now (the send runs at the
+    commit, just before this): answer with that, not "started"."""
+    run = outcome.run
+    if outcome.kind != "started" or run is None or transaction.get_connection().in_atomic_block:
+        return outcome
+    run.refresh_from_db()
+    if run.status != Status.FAILED or run.attempt is not None:  # claimed: a worker ran it
+        return outcome
+    return Outcome("refused", f"{run.end_reason[:1].upper()}{run.end_reason[1:]} (run {run.pk} ended FAILED).",
+                   run, outcome.warnings, outcome.rule)
 
 
 # --- stop and cancel -----------------------------------------------------------
@@ -246,9 +280,10 @@ def cancel_run(run_id: int, *, by: Requester, now: datetime | None = None) -> Ou
 # --- the runner's side -----------------------------------------------------------
 
 
-def finish_run(run_id: int, attempt: uuid.UUID, status: Status, *, reason: str = "",
+def finish_run(run_id: int, attempt: uuid.UUID | None, status: Status, *, reason: str = "",
                now: datetime | None = None) -> bool:
-    """Record a run's end, if this attempt still owns it; then start the job's SCHEDULED request.
+    """Record a run's end, if this attempt still owns it (None: if no worker claimed it);
+    then start the job's SCHEDULED request.
 
     Returns False when the run had already ended (stopped by force, declared
     lost): terminal states are final, so a late COMPLETE never overwrites them.

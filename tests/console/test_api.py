@@ -137,6 +137,51 @@ def test_it_serves_an_openapi_schema(viewer):
     assert wanted <= set(paths)
 
 
+def test_its_schema_documents_every_answer_of_run_and_stop(viewer):
+    paths = viewer.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+
+    def codes(path, method):
+        return set(paths[path][method]["responses"])
+
+    assert {"201", "202", "400", "401", "403", "409"} <= codes("/api/runs/", "post")
+    assert {"200", "400", "401"} <= codes("/api/runs/", "get")
+    assert {"200", "401", "404"} <= codes("/api/runs/{id}/", "get")
+    assert {"200", "202", "401", "403", "404", "409"} <= codes("/api/runs/{id}/stop/", "post")
+    assert {"200", "401", "403", "404", "409"} <= codes("/api/runs/{id}/cancel/", "post")
+    assert {"200", "400", "401"} <= codes("/api/token/", "post")
+    error = paths["/api/runs/{id}/stop/"]["post"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}  # {"detail": "..."}
+    # the options body: JSON only, {section: {option: value}} with each option's own type
+    body = paths["/api/options/"]["patch"]["requestBody"]["content"]
+    assert set(body) == {"application/json"}
+
+
+def test_its_options_body_is_spelled_out_from_the_registry(viewer):
+    schema = viewer.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    change = schema["components"]["schemas"]["OptionsChange"]
+    assert change["additionalProperties"] is False
+    frequency = change["properties"]["schedule"]["properties"]["etl-frequency"]
+    assert (frequency["type"], frequency["minimum"], frequency["maximum"]) == ("integer", 1, 1440)
+    assert "Europe/Berlin" in schema["components"]["schemas"]["TimeZone"]["enum"]
+
+
+def test_it_answers_a_wrong_password_with_401(personas):
+    r = APIClient().post("/api/token/", {"username": "viewer", "password": "wrong"}, format="json")
+    assert r.status_code == 401 and r["WWW-Authenticate"] == "Token" and "user name" in r.data["detail"]
+    r = APIClient().post("/api/token/", {"username": "viewer"}, format="json")
+    assert r.status_code == 400 and "password" in r.data
+
+
+def test_it_answers_a_reversed_date_range_with_no_runs(viewer):
+    make_run(Job.EXTRACT, Status.COMPLETE)
+    r = viewer.get("/api/runs/", {"date_from": "2026-05-02", "date_to": "2026-05-01"})
+    assert r.status_code == 200 and r.data["results"] == []
+
+
+def test_it_takes_option_changes_as_json_only(admin):
+    assert admin.patch("/api/options/", {"schedule": "x"}, format="multipart").status_code == 415
+
+
 def test_it_refuses_other_methods(admin):
     assert admin.delete("/api/runs/").status_code == 405
     assert admin.get("/api/runs/1/stop/").status_code == 405

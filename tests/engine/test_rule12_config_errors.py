@@ -86,3 +86,14 @@ def test_rule12_an_option_edit_on_the_second_a_job_is_due_neither_loses_nor_doub
     events = simulate(before, at("2026-05-01T08:00"), at("2026-05-01T12:30"),
                       changes=[OptionChange(due, after)])
     assert starts(events, Job.EXPORT) == ["05-01 08:20", "05-01 12:20"]
+
+
+def test_rule12_an_error_of_one_job_refuses_only_that_job():
+    opts = options(etl_start_time="06:30", etl_end_time="00:30", etl_frequency="30", run_export="true",
+                   export_schedule="30 6")
+    unwritable = "[gim-export] output-directory: /x/out cannot be created or written, so Job_ExportGIM cannot run"
+    ds = decide(opts, at("2026-05-01T06:30"), state(memory=memory(last_tick=at("2026-05-01T06:29"))),
+                (), {Job.EXPORT: (unwritable,)})
+    assert brief(ds) == [(Action.REFUSE, Job.EXPORT, 12), (Action.START, Job.EXTRACT, 3)]
+    assert ds[0].reason == (f"not started: the configuration check found 1 error ({unwritable}); "
+                            "due: export-schedule '30 6' fire times")

@@ -35,3 +35,15 @@ def test_production_settings_pass_check_deploy(tmp_path):
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", ["Dockerfile", "docker-compose.yml", "scripts/run.py", "drills/stack.py"])
+def test_gunicorn_keeps_idle_connections_longer_than_the_live_poll(path):
+    """gunicorn's default keep-alive (2 s) equals the console's poll period: the server would close
+    idle connections just as the browser reuses them."""
+    text = (ROOT / path).read_text()
+    assert "gunicorn" in text
+    for line in (ln for ln in text.splitlines() if '"gunicorn"' in ln):
+        start = text.index(line)
+        command = text[start:text.index("]", start)]
+        assert '"--keep-alive", "5"' in command, f"{path}: {command}"

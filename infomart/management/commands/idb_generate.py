@@ -3,6 +3,7 @@
     idb_generate --days 7 --interactions-per-hour 600 --agents 50 --queues 8 --seed 1 [--end ISO] [--tz ZONE]
     idb_generate --resume [--end ISO]        traffic from where the last run stopped
     idb_generate --live --rate 20            "now" traffic, 20 interactions a minute, until Ctrl-C / SIGTERM
+                                             (rides out a database outage: it retries, with a back-off)
 
 Same arguments, same rows (see infomart.generator for the traffic model).
 """
@@ -11,14 +12,19 @@ from __future__ import annotations
 
 import signal
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 from gimmanager import clock
 from infomart import generator
+
+
+MAX_BACKOFF = 30.0  # seconds between attempts while the database stays unreachable
 
 
 def _instant(text: str) -> datetime:
@@ -92,8 +98,49 @@ class Command(BaseCommand):
             raise CommandError(f"--tz: unknown time zone {name!r}") from None
 
     def _live(self, layout: generator.Layout, tz: ZoneInfo, opts: dict[str, Any]) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, self._stop)
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._live_loop(layout, tz, opts)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _live_loop(self, layout: generator.Layout, tz: ZoneInfo, opts: dict[str, Any]) -> None:
+        """1. go live (fill the gap since the last write first); 2. write a tick of traffic;
+        3. if the database is unreachable, close the connection, wait (1, 2, 4 ... 30 s) and
+        go live again from the last committed state, as a restart would; 4. stop on a signal."""
+        live: generator.Live | None = None
+        total, backoff = 0, 1.0
+        while not self.shutdown:
+            try:
+                if live is None:
+                    live = self._go_live(layout, tz, opts)
+                total += live.tick(clock.now().timestamp()).written.get("g_ir", 0)
+                backoff = 1.0
+            except (OperationalError, InterfaceError) as exc:
+                # Each write is one transaction: what this stream had not written yet is
+                # dropped, and the next one starts from the committed state.
+                live = None
+                self.stderr.write(f"live: the database is not reachable ({str(exc).strip()}); "
+                                  f"retrying in {backoff:g} s")
+                with suppress(DatabaseError):
+                    connection.close()  # never reuse the broken connection
+                self._wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            self._wait(opts["tick"])
+        if live is None:
+            self.stdout.write(f"live: stopped; {total} interactions written")
+            return
+        try:
+            out = live.stop(clock.now().timestamp())
+        except (OperationalError, InterfaceError) as exc:
+            self.stderr.write(f"live: stopped; the last changes were not written ({str(exc).strip()})")
+            return
+        self.stdout.write(f"live: stopped cleanly; {total + out.written.get('g_ir', 0)} interactions written, "
+                          f"{out.deferred} changes deferred to a later run")
+
+    def _go_live(self, layout: generator.Layout, tz: ZoneInfo, opts: dict[str, Any]) -> generator.Live:
         state = generator.load_state()
         now = clock.now().timestamp()
         if state.last_end_ts and now - state.last_end_ts < 2 * 86400:
@@ -104,11 +151,10 @@ class Command(BaseCommand):
         live = generator.Live(layout=layout, seed=opts["seed"], rate_per_minute=opts["rate"], tz=tz, start=now)
         self.stdout.write(f"live: {opts['rate']:g} interactions a minute, {layout.agents} agents, "
                           f"{layout.queues} queues; Ctrl-C or SIGTERM stops")
-        total = 0
-        while not self.shutdown:
-            out = live.tick(clock.now().timestamp())
-            total += out.written.get("g_ir", 0)
-            time.sleep(opts["tick"])
-        out = live.stop(clock.now().timestamp())
-        self.stdout.write(f"live: stopped cleanly; {total + out.written.get('g_ir', 0)} interactions written, "
-                          f"{out.deferred} changes deferred to a later run")
+        return live
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep in short steps: a signal only sets a flag, and Ctrl-C must not wait out a back-off."""
+        deadline = time.monotonic() + seconds
+        while not self.shutdown and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.2))

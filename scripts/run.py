@@ -39,7 +39,7 @@ def commands(port: str, live_feed: bool) -> dict[str, list[str]]:
 
 def main() -> int:
     port = os.environ.get("PORT", "8000")
-    live = os.environ.get("GIM_LIVE_FEED", "1") == "1" and (ROOT / "infomart" / "management" / "commands" / "idb_generate.py").exists()
+    live = os.environ.get("GIM_LIVE_FEED", "1") == "1"  # GIM_LIVE_FEED=0: no demo traffic
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 

@@ -131,6 +131,36 @@ def test_it_sees_a_run_go_running_then_complete_by_auto_refresh(page: Page, site
     shot(page, "run-detail")
 
 
+def test_the_live_log_follows_its_tail_until_the_reader_scrolls_up(page: Page, site: str):
+    from django.utils import timezone
+
+    from gimmanager.jobs.models import JobLogEntry
+
+    sign_in(page, site, "operator")
+    run_id = run_from_dialog(page, "Job_TransformGIM")  # continuous: a "chunk n" line every 2 s
+    close_dialog(page)
+    wait_status(run_id, Status.RUNNING)
+    JobLogEntry.objects.bulk_create(JobLogEntry(run_id=run_id, at=timezone.now(), level="INFO",
+                                                message=f"earlier line {i}") for i in range(120))
+    page.goto(f"{site}/runs/{run_id}/")
+    log = page.locator("#log-lines")
+    at_bottom = "el => el.scrollHeight - el.scrollTop - el.clientHeight < 8"
+    assert log.evaluate("el => el.scrollHeight > el.clientHeight + 100")  # the box does scroll
+    assert log.evaluate(at_bottom)  # opened at the tail
+    shot(page, "run-detail-live-log", full=False)
+    lines = log.locator("li").count()
+    expect(log.locator("li")).not_to_have_count(lines, timeout=10_000)  # a live poll appended a line
+    page.wait_for_function(f"document.querySelector('#log-lines').scrollHeight - "
+                           f"document.querySelector('#log-lines').scrollTop - "
+                           f"document.querySelector('#log-lines').clientHeight < 8")
+    # Reading earlier lines: new lines no longer pull the box down.
+    log.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+    lines = log.locator("li").count()
+    expect(log.locator("li")).not_to_have_count(lines, timeout=10_000)
+    assert log.evaluate("el => el.scrollTop") == 0
+    stop_all()
+
+
 def test_it_stops_a_running_aggregation(page: Page, site: str):
     always_in_aggregation_window()
     sign_in(page, site, "operator")

@@ -4,7 +4,7 @@ figures and ratios (the scripts' SUMMARY lines), the machine, then each script's
     python bench/run_all.py [--quick] [--only etl,tick]
 
 The default sizes are the issues' (1,000,000 history rows; 1,000,000 interactions for the ETL,
-10,000,000 in the incremental benchmark's big mart): about an hour on 2 cores. --quick passes
+10,000,000 in the incremental benchmark's big mart): about half an hour on 2 cores. --quick passes
 smaller sizes to the scripts that accept them (a smoke run of a few minutes).
 """
 

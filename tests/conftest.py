@@ -132,6 +132,3 @@ def personas(db: Any) -> dict[str, Any]:
     return people
 
 
-# Issue 6 (proof under stress) is in progress: its suite runs on request with
-# GIM_STRESS=1 until the outage test's 503 handling lands (see the issue's note).
-collect_ignore = [] if os.environ.get("GIM_STRESS") else ["stress"]

@@ -11,7 +11,6 @@ races the service and the database, which is where the rules live.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import random
@@ -22,7 +21,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -31,55 +30,19 @@ from gimmanager.catalog import Status
 from gimmanager.jobs import services
 from gimmanager.jobs.models import JobRun
 from tests.foundation.helpers import always_in_aggregation_window, set_options
+from tests.stress import burst_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TOTAL = int(os.environ.get("GIM_BURST_TOTAL", "10000"))
 CLIENTS = 4
 DEADLINE = 600  # seconds: the burst stops by itself even on a slow machine (53 requests/s: 190 s)
-JOBS = ["Job_ExtractICON", "Job_TransformGIM", "Job_MaintainGIM", "Job_AggregateGIM", "Job_UpdateStats"]
 
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(services, "_enqueue_on_commit", lambda run: None)
     monkeypatch.setattr(services, "_revoke", lambda task_id, terminate: None)
-
-
-def _client(n: int, token: str, issued: Any, deadline: float, results: Any) -> None:
-    """One API client (a forked process): Run, Stop or Cancel until the tickets or the time run out."""
-    rng = random.Random(n)
-    api = APIClient(raise_request_exception=True)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    answers: Counter[int] = Counter()
-    kinds: Counter[str] = Counter()
-    errors: list[str] = []
-    ids: list[int] = [1]
-    try:
-        for i in itertools.count():
-            with issued.get_lock():
-                if issued.value >= TOTAL or time.time() > deadline:
-                    break
-                issued.value += 1
-            if i % 20 == 0:  # what a script would see in GET /api/runs/?status=RUNNING
-                ids = list(JobRun.objects.filter(status__in=[Status.RUNNING, Status.SCHEDULED])
-                           .values_list("id", flat=True)) or [1]
-            roll = rng.random()
-            try:
-                if roll < 0.5:
-                    r = api.post("/api/runs/", {"job": rng.choice(JOBS)}, format="json")
-                else:
-                    action = "stop" if roll < 0.85 else "cancel"
-                    r = api.post(f"/api/runs/{rng.choice(ids)}/{action}/", format="json")
-            except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
-                errors.append(f"{type(exc).__name__}: {exc}")
-                continue
-            answers[r.status_code] += 1
-            if r.status_code < 500 and isinstance(getattr(r, "data", None), dict) and "kind" in r.data:
-                kinds[r.data["kind"]] += 1
-    finally:
-        connections.close_all()
-        results.put((answers, kinds, errors))
 
 
 def _violations() -> list[tuple[str, str, int]]:
@@ -96,14 +59,14 @@ def test_ten_thousand_run_and_stop_requests(personas: dict[str, Any]) -> None:
     samples, bad_samples = [0], []
     lock = threading.Lock()
     stop_all = threading.Event()
-    # The clients are forked processes (the GIL would cap threads at one core); they share a ticket
-    # counter and the deadline, and send their counts back through a queue.
-    ctx = multiprocessing.get_context("fork")
+    # The clients are processes (the GIL would cap threads at one core), spawned (see burst_client);
+    # they share a ticket counter and the deadline, and send their counts back through a queue.
+    ctx = multiprocessing.get_context("spawn")
     issued = ctx.Value("i", 0)
     results = ctx.Queue()
     deadline = time.time() + DEADLINE
-    connections.close_all()  # no connection is shared with the children
-    clients = [ctx.Process(target=_client, args=(n, tokens[n % 2], issued, deadline, results))
+    clients = [ctx.Process(target=burst_client.run, args=(n, tokens[n % 2], issued, deadline, TOTAL,
+                                                          connection.settings_dict["NAME"], results))
                for n in range(CLIENTS)]
     started = time.monotonic()
     for p in clients:

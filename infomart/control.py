@@ -37,11 +37,18 @@ def transform_mark(table: str) -> int:
     return int(sql.scalar("SELECT MAX(hwm_value) FROM ctl_transform_history WHERE hwm_name = %s", [table]) or 0)
 
 
+def chunk_window(table: str, after: int, size: int) -> tuple[int, int] | None:
+    """(GSYS_USEQ, newest GSYS_TS) of the next `size` rows of `table` past `after`, None if there are none."""
+    hi, max_ts = sql.rows(
+        f"SELECT MAX(gsys_useq), MAX(gsys_ts) FROM (SELECT gsys_useq, gsys_ts FROM {table} WHERE gsys_useq > %s "
+        "ORDER BY gsys_useq LIMIT %s) x", [after, size])[0]
+    return None if hi is None else (int(hi), max_ts)
+
+
 def chunk_upper(table: str, after: int, size: int) -> int | None:
     """GSYS_USEQ of the size-th row of `table` past `after` (or of its last), None if there is none."""
-    return sql.scalar(
-        f"SELECT MAX(gsys_useq) FROM (SELECT gsys_useq FROM {table} WHERE gsys_useq > %s "
-        "ORDER BY gsys_useq LIMIT %s) x", [after, size])
+    window = chunk_window(table, after, size)
+    return None if window is None else window[0]
 
 
 def count_past(table: str, after: int) -> int:

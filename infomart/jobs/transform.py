@@ -145,6 +145,9 @@ WORK_TABLES = {
     "im_aff_call": "callid VARCHAR(50) PRIMARY KEY",
     "im_call": ("callid VARCHAR(50) PRIMARY KEY, ir_id BIGINT, irid VARCHAR(50), media_type_id BIGINT, "
                 "calltype INTEGER, ani VARCHAR(255), dnis VARCHAR(255), created_ts BIGINT, terminated_ts BIGINT"),
+    "im_party": ("id BIGINT PRIMARY KEY, partyid VARCHAR(50), parent_partyid VARCHAR(50), callid VARCHAR(50), "
+                 "type INTEGER, endpoint_id BIGINT, agent_id BIGINT, end_cause INTEGER, created_ts BIGINT, "
+                 "terminated_ts BIGINT"),
     "im_agent_seg": ("id BIGINT PRIMARY KEY, partyid VARCHAR(50), parent_partyid VARCHAR(50), callid VARCHAR(50), "
                      "agent_id BIGINT, created_ts BIGINT, terminated_ts BIGINT, end_cause INTEGER, est_ts BIGINT, "
                      "held_ts BIGINT, retr_ts BIGINT, acw BIGINT"),
@@ -163,19 +166,26 @@ CALLS = """INSERT INTO im_call (callid, ir_id, irid, media_type_id, calltype, an
 SELECT c.callid, i.id, i.irid, c.media_type_id, c.calltype, c.ani, c.dnis, i.created_ts, i.terminated_ts
 FROM im_aff_call a JOIN gidb_g_call c ON c.callid = a.callid JOIN gidb_g_ir i ON i.irid = c.irid"""
 
+# Every party of the touched calls, read from staging once for the statements below.
+PARTIES = """INSERT INTO im_party (id, partyid, parent_partyid, callid, type, endpoint_id, agent_id, end_cause,
+    created_ts, terminated_ts)
+SELECT p.id, p.partyid, p.parent_partyid, p.callid, p.type, p.endpoint_id, p.agent_id, p.end_cause, p.created_ts,
+       p.terminated_ts
+FROM im_aff_call a JOIN gidb_g_party p ON p.callid = a.callid"""
+
 # Every agent segment of the touched calls, with its event times pivoted out of
 # G_PARTY_HISTORY and its after-call work from the agent's AfterCallWork state.
 AGENT_SEGMENTS = """INSERT INTO im_agent_seg (id, partyid, parent_partyid, callid, agent_id, created_ts,
     terminated_ts, end_cause, est_ts, held_ts, retr_ts, acw)
 SELECT p.id, p.partyid, p.parent_partyid, p.callid, p.agent_id, p.created_ts, p.terminated_ts, p.end_cause,
        h.est_ts, h.held_ts, h.retr_ts, COALESCE(w.acw, 0)
-FROM im_aff_call a
-JOIN gidb_g_party p ON p.callid = a.callid
+FROM im_party p
 LEFT JOIN (SELECT h.partyid AS partyid,
                   MIN(CASE WHEN h.ccevent = 3 THEN h.added_ts END) AS est_ts,
                   MIN(CASE WHEN h.ccevent = 4 THEN h.added_ts END) AS held_ts,
                   MIN(CASE WHEN h.ccevent = 5 THEN h.added_ts END) AS retr_ts
            FROM im_aff_call a2 JOIN gidb_g_party_history h ON h.callid = a2.callid
+           WHERE h.ccevent IN (3, 4, 5)
            GROUP BY h.partyid) h ON h.partyid = p.partyid
 LEFT JOIN (SELECT s.callid AS callid, s.agent_id AS agent_id, SUM(s.end_ts - s.start_ts) AS acw
            FROM im_aff_call a3 JOIN gidb_g_agent_state_history s ON s.callid = a3.callid
@@ -215,7 +225,7 @@ IRF_SELECT = f"""SELECT s.id, s.created_ts / 900 * 900, s.terminated_ts / 900 * 
     s.acw, %(audit)s, %(audit)s
 FROM im_agent_seg s
 JOIN im_call c ON c.callid = s.callid
-LEFT JOIN gidb_g_party q ON q.partyid = s.parent_partyid AND q.type = 4
+LEFT JOIN im_party q ON q.partyid = s.parent_partyid AND q.type = 4
 WHERE 1 = 1"""
 
 MSF_COLUMNS = ["mediation_segment_id", "start_date_time_key", "end_date_time_key", "start_ts", "end_ts",
@@ -234,7 +244,7 @@ MSF_SELECT = f"""SELECT q.id, q.created_ts / 900 * 900, q.terminated_ts / 900 * 
     %(audit)s, %(audit)s
 FROM im_call c
 JOIN (SELECT p.*, ROW_NUMBER() OVER (PARTITION BY p.callid ORDER BY p.created_ts DESC, p.id DESC) AS entry_from_last
-      FROM im_call c2 JOIN gidb_g_party p ON p.callid = c2.callid WHERE p.type = 4) q ON q.callid = c.callid
+      FROM im_party p WHERE p.type = 4) q ON q.callid = c.callid
 LEFT JOIN im_agent_seg t ON t.parent_partyid = q.partyid
     AND NOT EXISTS (SELECT 1 FROM im_agent_seg t2 WHERE t2.parent_partyid = q.partyid AND t2.id < t.id)
 WHERE 1 = 1"""
@@ -262,7 +272,7 @@ FROM gidb_g_login_session WHERE {_window('gidb_g_login_session')}"""
 PENDING = [
     """INSERT INTO ctl_pending_agg (start_key, end_key, audit_key, created_ts)
 SELECT DISTINCT p.created_ts / 900 * 900, p.created_ts / 900 * 900 + 900, %(audit)s, %(now)s
-FROM im_aff_call a JOIN gidb_g_party p ON p.callid = a.callid WHERE p.type IN (1, 4)""",
+FROM im_party p WHERE p.type IN (1, 4)""",
     f"""INSERT INTO ctl_pending_agg (start_key, end_key, audit_key, created_ts)
 SELECT MIN(start_ts) / 900 * 900, MAX(start_ts) / 900 * 900 + %(max_state)s + 900, %(audit)s, %(now)s
 FROM gidb_g_agent_state_history WHERE {_window('gidb_g_agent_state_history')} HAVING COUNT(*) > 0""",
@@ -301,18 +311,26 @@ def _prepare_work_tables(d: sql.Dialect) -> None:
 _AHEAD = "(SELECT gsys_useq, gsys_ts FROM {t} WHERE gsys_useq > %s ORDER BY gsys_useq LIMIT %s) x"
 
 
-def _chunk_bounds(marks: dict[str, int], size: int) -> dict[str, tuple[int, int]]:
-    horizon = None
-    for t in EVENT_TABLES:
-        n, last_ts = sql.rows(f"SELECT COUNT(*), MAX(gsys_ts) FROM {_AHEAD.format(t=t)}", [marks[t], size])[0]
-        if n >= size:
-            horizon = last_ts if horizon is None else min(horizon, last_ts)
-    out = {}
-    for t in EVENT_TABLES:
-        cond = "" if horizon is None else f" WHERE gsys_ts <= {int(horizon)}"
-        hi = sql.scalar(f"SELECT MAX(gsys_useq) FROM {_AHEAD.format(t=t)}{cond}", [marks[t], size])
-        out[t] = (marks[t], int(hi) if hi is not None else marks[t])
-    return out
+def _chunk_bounds(marks: dict[str, int], size: int) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """The chunk's window of every event table, and how many rows each window holds."""
+    ahead = {t: sql.rows(f"SELECT COUNT(*), MAX(gsys_ts), MAX(gsys_useq) FROM {_AHEAD.format(t=t)}",
+                         [marks[t], size])[0] for t in EVENT_TABLES}
+    full = [int(last_ts) for n, last_ts, _ in ahead.values() if n >= size]
+    horizon = min(full) if full else None
+    bounds, counts = {}, {}
+    for t, (n, last_ts, last_useq) in ahead.items():
+        if n and (horizon is None or last_ts <= horizon):
+            hi, count = int(last_useq), int(n)  # every look-ahead row is in the window
+        else:
+            # The last look-ahead row at or before the horizon, and how many rows precede it.
+            hi, count = sql.rows(
+                "SELECT MAX(m), COUNT(*) FILTER (WHERE gsys_useq <= m) FROM (SELECT gsys_useq, "
+                f"MAX(gsys_useq) FILTER (WHERE gsys_ts <= %s) OVER () AS m FROM {_AHEAD.format(t=t)}) y",
+                [horizon, marks[t], size])[0] if n else (None, 0)
+        bounds[t] = (marks[t], int(hi) if hi is not None else marks[t])
+        if count:
+            counts[t] = int(count)
+    return bounds, counts
 
 
 class NeedPartitions(Exception):
@@ -327,7 +345,7 @@ class NeedPartitions(Exception):
 # and all their parties, also those outside the chunk's windows) and its states.
 FACT_STARTS = f"""SELECT MIN(x), MAX(x) FROM (
   SELECT created_ts AS x FROM im_call
-  UNION ALL SELECT p.created_ts FROM im_call c JOIN gidb_g_party p ON p.callid = c.callid
+  UNION ALL SELECT created_ts FROM im_party
   UNION ALL SELECT start_ts FROM gidb_g_agent_state_history WHERE {_window('gidb_g_agent_state_history')}) z"""
 
 
@@ -354,8 +372,12 @@ def _ensure_room(bounds: dict[str, tuple[int, int]], ctx: JobContext, max_state:
 
 def _chunk(ctx: JobContext, d: sql.Dialect, merges: dict[str, str], bounds: dict[str, tuple[int, int]],
            marks: dict[str, int], consumed: dict[str, int], written: dict[str, int], max_state: int,
-           active_age: int) -> int:
-    """One chunk, one transaction: facts of the touched calls and states, pending ranges, marks."""
+           active_age: int, analyzed: dict[str, int]) -> int:
+    """One chunk, one transaction: facts of the touched calls and states, pending ranges, marks.
+
+    `analyzed` holds the row count of each work table at its last ANALYZE in this run.
+    """
+    fresh: dict[str, int] = {}
     started = clock.now()
     now_ts = sql.epoch(started)
     with transaction.atomic():
@@ -370,12 +392,17 @@ def _chunk(ctx: JobContext, d: sql.Dialect, merges: dict[str, str], bounds: dict
             params[f"{t}_lo"], params[f"{t}_hi"] = lo, hi
         for work in WORK_TABLES:
             sql.execute(d.clear(work))
-        sql.execute(AFFECTED_CALLS, params)
-        sql.execute(CALLS, params)
-        sql.execute(AGENT_SEGMENTS, params)
+        sizes = {"im_aff_call": sql.execute(AFFECTED_CALLS, params), "im_call": sql.execute(CALLS, params),
+                 "im_party": sql.execute(PARTIES, params), "im_agent_seg": sql.execute(AGENT_SEGMENTS, params)}
         if d.is_postgres:
-            for work in WORK_TABLES:
-                sql.execute(f"ANALYZE {work}")  # temporary tables get no automatic statistics
+            # Temporary tables get no automatic statistics. Their column statistics outlive
+            # TRUNCATE and the planner reads their current size, so ANALYZE (a 30,000-row
+            # sample each) is only worth it when a table's size moved past 2x either way.
+            for work, n in sizes.items():
+                last = analyzed.get(work)
+                if last is None or n > 2 * last or 2 * n < last:
+                    sql.execute(f"ANALYZE {work}")
+                    fresh[work] = n
             lo, hi = sql.rows(FACT_STARTS, params)[0]
             if lo is not None and partitions.missing(sql.interval_key(lo), hi):
                 raise NeedPartitions(lo, hi)  # rolls the chunk back
@@ -391,6 +418,7 @@ def _chunk(ctx: JobContext, d: sql.Dialect, merges: dict[str, str], bounds: dict
         for t, (lo, hi) in bounds.items():
             if hi > lo:
                 _mark(ctx, t, hi, consumed[t], audit, started)
+    analyzed.update(fresh)  # committed: a rolled-back ANALYZE left no statistics
     return n
 
 
@@ -401,19 +429,18 @@ def transform_events(ctx: JobContext, done: int, total: int) -> tuple[int, dict[
     active_age = ctx.option("gim-etl", "days-to-keep-active-facts") * 86400
     merges = statements(d)
     written = dict.fromkeys(merges, 0)
+    analyzed: dict[str, int] = {}
     chunks = 0
     while True:
         ctx.check_stop()  # safe point: every earlier chunk is committed with its marks
         marks = {t: control.transform_mark(t) for t in EVENT_TABLES}
-        bounds = _chunk_bounds(marks, size)
-        consumed = {t: int(sql.scalar(f"SELECT COUNT(*) FROM {t} WHERE gsys_useq > %s AND gsys_useq <= %s",
-                                      [lo, hi])) for t, (lo, hi) in bounds.items() if hi > lo}
+        bounds, consumed = _chunk_bounds(marks, size)
         if not consumed:
             break
         _ensure_room(bounds, ctx, max_state)
         for attempt in range(3):
             try:
-                n = _chunk(ctx, d, merges, bounds, marks, consumed, written, max_state, active_age)
+                n = _chunk(ctx, d, merges, bounds, marks, consumed, written, max_state, active_age, analyzed)
                 break
             except NeedPartitions as need:
                 # A touched call reaches past the days prepared for the chunk (a transfer

@@ -322,11 +322,10 @@ def _chunk_bounds(marks: dict[str, int], size: int) -> tuple[dict[str, tuple[int
         if n and (horizon is None or last_ts <= horizon):
             hi, count = int(last_useq), int(n)  # every look-ahead row is in the window
         else:
-            # The last look-ahead row at or before the horizon, and how many rows precede it.
-            hi, count = sql.rows(
-                "SELECT MAX(m), COUNT(*) FILTER (WHERE gsys_useq <= m) FROM (SELECT gsys_useq, "
-                f"MAX(gsys_useq) FILTER (WHERE gsys_ts <= %s) OVER () AS m FROM {_AHEAD.format(t=t)}) y",
-                [horizon, marks[t], size])[0] if n else (None, 0)
+            hi = sql.scalar(f"SELECT MAX(gsys_useq) FROM {_AHEAD.format(t=t)} WHERE gsys_ts <= %s",
+                            [marks[t], size, horizon]) if n else None
+            count = sql.scalar(f"SELECT COUNT(*) FROM {t} WHERE gsys_useq > %s AND gsys_useq <= %s",
+                               [marks[t], hi]) if hi is not None else 0
         bounds[t] = (marks[t], int(hi) if hi is not None else marks[t])
         if count:
             counts[t] = int(count)

@@ -5,8 +5,9 @@
    transaction.
 2. Events, chunk by chunk: each chunk takes up to 20 x `extract-data-chunk-size`
    rows past the mark of every event staging table (windows aligned in time).
-   The calls those rows touch are collected in a work table, and the facts of
-   exactly those calls
+   The calls those rows touch are collected in a work table, everything staged
+   for them is read into work tables by index (never by a scan of staging,
+   whose cost would grow with its size), and the facts of exactly those calls
    (INTERACTION_FACT, INTERACTION_RESOURCE_FACT, MEDIATION_SEGMENT_FACT) are
    rebuilt from everything staged for them and merged (INSERT ... SELECT ...
    ON CONFLICT DO UPDATE, writing only rows that differ). That is how late
@@ -148,49 +149,75 @@ WORK_TABLES = {
     "im_party": ("id BIGINT PRIMARY KEY, partyid VARCHAR(50), parent_partyid VARCHAR(50), callid VARCHAR(50), "
                  "type INTEGER, endpoint_id BIGINT, agent_id BIGINT, end_cause INTEGER, created_ts BIGINT, "
                  "terminated_ts BIGINT"),
+    "im_party_event": "partyid VARCHAR(50) PRIMARY KEY, est_ts BIGINT, held_ts BIGINT, retr_ts BIGINT",
+    "im_acw": "callid VARCHAR(50), agent_id BIGINT, acw BIGINT, PRIMARY KEY (callid, agent_id)",
     "im_agent_seg": ("id BIGINT PRIMARY KEY, partyid VARCHAR(50), parent_partyid VARCHAR(50), callid VARCHAR(50), "
                      "agent_id BIGINT, created_ts BIGINT, terminated_ts BIGINT, end_cause INTEGER, est_ts BIGINT, "
                      "held_ts BIGINT, retr_ts BIGINT, acw BIGINT"),
 }
 
-AFFECTED_CALLS = f"""INSERT INTO im_aff_call (callid)
+def _by(d: sql.Dialect, table: str, alias: str, condition: str) -> str:
+    """Join `table` to each row so far through the index that `condition` looks up.
+
+    On PostgreSQL a LATERAL subquery behind OFFSET 0 (which the planner may not flatten)
+    fixes the plan: for each touched call, an index lookup. Planned as an ordinary join,
+    a statement over a few thousand calls in a staging table of millions is cheaper to
+    run with one scan of the table (hash join, or a whole index in order); but every
+    chunk would repeat that scan, so the transformation would grow with the square of
+    its backlog and a cycle with the size of staging. SQLite plans nested loops anyway.
+    """
+    if d.is_postgres:
+        return f"CROSS JOIN LATERAL (SELECT * FROM {table} {alias} WHERE {condition} OFFSET 0) {alias}"
+    return f"JOIN {table} {alias} ON {condition}"
+
+
+def lookups(d: sql.Dialect) -> dict[str, str]:
+    """The statements that read the chunk's calls out of staging, into work tables, in order."""
+    return {
+        # The calls that the chunk's rows touch.
+        "im_aff_call": f"""INSERT INTO im_aff_call (callid)
 SELECT callid FROM gidb_g_call WHERE {_window('gidb_g_call')}
 UNION SELECT callid FROM gidb_g_party WHERE {_window('gidb_g_party')}
 UNION SELECT callid FROM gidb_g_party_history WHERE {_window('gidb_g_party_history')}
-UNION SELECT c.callid FROM gidb_g_ir i JOIN gidb_g_call c ON c.irid = i.irid WHERE {_window('gidb_g_ir', 'i')}
+UNION SELECT c.callid FROM gidb_g_ir i {_by(d, 'gidb_g_call', 'c', 'c.irid = i.irid')}
+  WHERE {_window('gidb_g_ir', 'i')}
 UNION SELECT callid FROM gidb_g_agent_state_history
-  WHERE {_window('gidb_g_agent_state_history')} AND callid IS NOT NULL"""
-
-# The touched calls with their interaction record, joined once for the three facts.
-CALLS = """INSERT INTO im_call (callid, ir_id, irid, media_type_id, calltype, ani, dnis, created_ts, terminated_ts)
+  WHERE {_window('gidb_g_agent_state_history')} AND callid IS NOT NULL""",
+        # The touched calls with their interaction record, joined once for the three facts.
+        "im_call": f"""INSERT INTO im_call (callid, ir_id, irid, media_type_id, calltype, ani, dnis, created_ts,
+    terminated_ts)
 SELECT c.callid, i.id, i.irid, c.media_type_id, c.calltype, c.ani, c.dnis, i.created_ts, i.terminated_ts
-FROM im_aff_call a JOIN gidb_g_call c ON c.callid = a.callid JOIN gidb_g_ir i ON i.irid = c.irid"""
-
-# Every party of the touched calls, read from staging once for the statements below.
-PARTIES = """INSERT INTO im_party (id, partyid, parent_partyid, callid, type, endpoint_id, agent_id, end_cause,
-    created_ts, terminated_ts)
+FROM im_aff_call a {_by(d, 'gidb_g_call', 'c', 'c.callid = a.callid')} {_by(d, 'gidb_g_ir', 'i', 'i.irid = c.irid')}""",
+        # Every party of the touched calls.
+        "im_party": f"""INSERT INTO im_party (id, partyid, parent_partyid, callid, type, endpoint_id, agent_id,
+    end_cause, created_ts, terminated_ts)
 SELECT p.id, p.partyid, p.parent_partyid, p.callid, p.type, p.endpoint_id, p.agent_id, p.end_cause, p.created_ts,
        p.terminated_ts
-FROM im_aff_call a JOIN gidb_g_party p ON p.callid = a.callid"""
+FROM im_aff_call a {_by(d, 'gidb_g_party', 'p', 'p.callid = a.callid')}""",
+        # The parties' connected, held and retrieved times, pivoted out of G_PARTY_HISTORY.
+        "im_party_event": f"""INSERT INTO im_party_event (partyid, est_ts, held_ts, retr_ts)
+SELECT h.partyid, MIN(CASE WHEN h.ccevent = 3 THEN h.added_ts END), MIN(CASE WHEN h.ccevent = 4 THEN h.added_ts END),
+       MIN(CASE WHEN h.ccevent = 5 THEN h.added_ts END)
+FROM im_aff_call a {_by(d, 'gidb_g_party_history', 'h', 'h.callid = a.callid')}
+WHERE h.ccevent IN (3, 4, 5)
+GROUP BY h.partyid""",
+        # Each agent's after-call work on a call, from its AfterCallWork states.
+        "im_acw": f"""INSERT INTO im_acw (callid, agent_id, acw)
+SELECT s.callid, s.agent_id, SUM(s.end_ts - s.start_ts)
+FROM im_aff_call a {_by(d, 'gidb_g_agent_state_history', 's', 's.callid = a.callid')}
+WHERE s.state = 4 AND s.end_ts IS NOT NULL
+GROUP BY s.callid, s.agent_id""",
+    }
 
-# Every agent segment of the touched calls, with its event times pivoted out of
-# G_PARTY_HISTORY and its after-call work from the agent's AfterCallWork state.
+
+# Every agent segment of the touched calls, with its events and after-call work.
 AGENT_SEGMENTS = """INSERT INTO im_agent_seg (id, partyid, parent_partyid, callid, agent_id, created_ts,
     terminated_ts, end_cause, est_ts, held_ts, retr_ts, acw)
 SELECT p.id, p.partyid, p.parent_partyid, p.callid, p.agent_id, p.created_ts, p.terminated_ts, p.end_cause,
        h.est_ts, h.held_ts, h.retr_ts, COALESCE(w.acw, 0)
 FROM im_party p
-LEFT JOIN (SELECT h.partyid AS partyid,
-                  MIN(CASE WHEN h.ccevent = 3 THEN h.added_ts END) AS est_ts,
-                  MIN(CASE WHEN h.ccevent = 4 THEN h.added_ts END) AS held_ts,
-                  MIN(CASE WHEN h.ccevent = 5 THEN h.added_ts END) AS retr_ts
-           FROM im_aff_call a2 JOIN gidb_g_party_history h ON h.callid = a2.callid
-           WHERE h.ccevent IN (3, 4, 5)
-           GROUP BY h.partyid) h ON h.partyid = p.partyid
-LEFT JOIN (SELECT s.callid AS callid, s.agent_id AS agent_id, SUM(s.end_ts - s.start_ts) AS acw
-           FROM im_aff_call a3 JOIN gidb_g_agent_state_history s ON s.callid = a3.callid
-           WHERE s.state = 4 AND s.end_ts IS NOT NULL
-           GROUP BY s.callid, s.agent_id) w ON w.callid = p.callid AND w.agent_id = p.agent_id
+LEFT JOIN im_party_event h ON h.partyid = p.partyid
+LEFT JOIN im_acw w ON w.callid = p.callid AND w.agent_id = p.agent_id
 WHERE p.type = 1 AND p.agent_id IS NOT NULL"""
 
 _HOLD = ("CASE WHEN s.held_ts IS NULL THEN 0 "
@@ -391,8 +418,9 @@ def _chunk(ctx: JobContext, d: sql.Dialect, merges: dict[str, str], bounds: dict
             params[f"{t}_lo"], params[f"{t}_hi"] = lo, hi
         for work in WORK_TABLES:
             sql.execute(d.clear(work))
-        sizes = {"im_aff_call": sql.execute(AFFECTED_CALLS, params), "im_call": sql.execute(CALLS, params),
-                 "im_party": sql.execute(PARTIES, params), "im_agent_seg": sql.execute(AGENT_SEGMENTS, params)}
+        # Everything staged for the touched calls that the facts need, read into work tables.
+        sizes = {work: sql.execute(statement, params) for work, statement in lookups(d).items()}
+        sizes["im_agent_seg"] = sql.execute(AGENT_SEGMENTS, params)
         if d.is_postgres:
             # Temporary tables get no automatic statistics. Their column statistics outlive
             # TRUNCATE and the planner reads their current size, so ANALYZE (a 30,000-row

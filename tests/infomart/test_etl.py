@@ -163,3 +163,39 @@ def test_it_shows_how_far_behind_the_source_the_mart_is():
     assert all(t.behind == 0 and t.last_run_at for t in after.extraction + after.transformation)
     assert after.extraction_lag_seconds > 0 and after.pending_aggregation_ranges > 0
     assert after.export_audit_key == 0
+
+
+def test_extraction_adds_new_ids_and_merges_the_rest_on_the_id():
+    """Rows past every staged id are inserted without a conflict check; the others merge on
+    the id: an update replaces its staged version, an id first seen below the staged
+    maximum is added, and an older version never overwrites a newer staged one."""
+    from infomart.models import GIr
+
+    t0 = 1_780_000_000
+
+    def ir(pk: int, useq: int, state: int = 1) -> None:
+        GIr.objects.update_or_create(id=pk, defaults={
+            "gsys_seq": pk, "gsys_useq": useq, "gsys_ts": t0 + useq, "irid": f"IR{pk}", "state": state,
+            "created_ts": t0, "terminated_ts": t0 + useq if state == 2 else None})
+
+    def staged() -> dict[int, tuple[int, int]]:
+        return {r["id"]: (r["gsys_useq"], r["state"]) for r in fetch("SELECT id, gsys_useq, state FROM gidb_g_ir")}
+
+    ir(10, 1)
+    ir(30, 2)
+    h.run_job(Job.EXTRACT, VALS)
+    assert staged() == {10: (1, 1), 30: (2, 1)}
+
+    ir(30, 3, state=2)  # ended after its extraction: a new change sequence
+    ir(20, 4)  # committed late, with an id below the staged maximum
+    ir(40, 5)  # new
+    h.run_job(Job.EXTRACT, VALS)
+    assert staged() == {10: (1, 1), 20: (4, 1), 30: (3, 2), 40: (5, 1)}
+
+    # A newer version already staged (say, marks restored from a backup older than staging):
+    # extracting the source's older version again leaves it alone.
+    sql.execute("UPDATE gidb_g_ir SET gsys_useq = 99, state = 2 WHERE id = 10")
+    sql.execute("DELETE FROM ctl_extract_history WHERE table_name = 'g_ir'")
+    h.run_job(Job.EXTRACT, VALS)
+    assert staged() == {10: (99, 2), 20: (4, 1), 30: (3, 2), 40: (5, 1)}
+    assert sql.scalar("SELECT COUNT(*) FROM gidb_g_ir") == 4

@@ -37,8 +37,9 @@ def _columns(model: type) -> list[str]:
 
 def merge_sql(table: str, columns: list[str]) -> tuple[str, str]:
     """The chunk's two statements: INSERT of the rows whose id is past every staged id
-    (new for certain, so no conflict check: ON CONFLICT's speculative insertion costs a
-    third more per row), then the merge of the rest (updates of staged rows)."""
+    (new for certain, so no conflict check: ON CONFLICT's speculative insertion was measured
+    at 1.25-1.6x a plain insert), then the merge of the rest (updates, and ids first seen
+    below the staged maximum)."""
     cols = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "id")
     select = (f"INSERT INTO gidb_{table} ({cols}, create_audit_key, update_audit_key) "

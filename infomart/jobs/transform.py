@@ -252,7 +252,7 @@ IRF_SELECT = f"""SELECT s.id, s.created_ts / 900 * 900, s.terminated_ts / 900 * 
     s.acw, %(audit)s, %(audit)s
 FROM im_agent_seg s
 JOIN im_call c ON c.callid = s.callid
-LEFT JOIN im_party q ON q.partyid = s.parent_partyid AND q.type = 4
+LEFT JOIN im_party q ON q.partyid = s.parent_partyid AND q.type = 4  -- its queue party, in the same call
 WHERE 1 = 1"""
 
 MSF_COLUMNS = ["mediation_segment_id", "start_date_time_key", "end_date_time_key", "start_ts", "end_ts",

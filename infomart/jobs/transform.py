@@ -27,6 +27,7 @@ A staged row is "done" when its GSYS_USEQ is at or below its table's mark
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.db import transaction
@@ -171,6 +172,7 @@ def _by(d: sql.Dialect, table: str, alias: str, condition: str) -> str:
     return f"JOIN {table} {alias} ON {condition}"
 
 
+@cache  # built once per dialect, like the fact merges once per run
 def lookups(d: sql.Dialect) -> dict[str, str]:
     """The statements that read the chunk's calls out of staging, into work tables, in order."""
     return {
